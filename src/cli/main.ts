@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `enclave` command. Thin: builds the command tree, runs it, and turns errors into the exit
+ * codes of DESIGN.md with a one-line message (a stack trace only with ENCLAVE_DEBUG=1).
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { EnclaveError, ExitCode } from "../errors.js";
+import { registerVaultCommands } from "./vault.js";
+
+// Everything enclave creates is private from the first byte: files 0600, directories 0700.
+process.umask(0o077);
+
+function version(): string {
+  const pkg = new URL("../../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("enclave")
+    .description(
+      "Secret custody and credential brokering: an encrypted vault, opened only into RAM.\n" +
+        "Environment: ENCLAVE_HOME (vault and config), ENCLAVE_RUNTIME_DIR (unlocked files, on tmpfs).",
+    )
+    .version(version())
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerVaultCommands(program); // subcommands inherit exitOverride and the help settings
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are successes; every other parse problem is a usage error.
+      return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version"
+        ? ExitCode.ok
+        : ExitCode.usage;
+    }
+    if (e instanceof EnclaveError) {
+      process.stderr.write(`enclave: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`enclave: unexpected error: ${err.code ? `${err.code} ` : ""}${err.message}\n`);
+    if (process.env.ENCLAVE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return ExitCode.failure;
+  }
+}
+
+process.exitCode = await main(process.argv);

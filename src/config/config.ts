@@ -1,0 +1,42 @@
+/**
+ * config.yaml in ENCLAVE_HOME: settings only, never secret names or values (it is not encrypted).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+import { z } from "zod";
+import { EnclaveError } from "../errors.js";
+import { atomicWriteFile } from "../platform/atomic-write.js";
+
+export const ConfigSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    /** Where `push`/`pull` sync the vault (s3://bucket/key, a path or file:// URL). */
+    remote: z.string().min(1).optional(),
+    /** Default TTL for `unlock`, e.g. "8h". */
+    unlockTtl: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(file: string): Config {
+  if (!existsSync(file)) return ConfigSchema.parse({});
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, "utf8")) ?? {};
+  } catch (e) {
+    throw new EnclaveError(
+      `config file ${file} is not valid YAML (${(e as Error).message.split("\n")[0]}); fix it or move it away`,
+    );
+  }
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ");
+    throw new EnclaveError(`config file ${file} is invalid (${issues}); fix it or move it away`);
+  }
+  return r.data;
+}
+
+export function saveConfig(file: string, config: Config): void {
+  atomicWriteFile(file, Buffer.from(stringify(ConfigSchema.parse(config)), "utf8"));
+}

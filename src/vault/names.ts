@@ -1,0 +1,39 @@
+/**
+ * Secret names. A name becomes a path under the runtime directory (`a/b` is the file `b` in
+ * folder `a`), so names are restricted to what is safe and unambiguous as a relative path.
+ * Segments may not start with "." — those are reserved for enclave's own files and for editor
+ * droppings (swap files) that must never be mistaken for secrets.
+ */
+import { UsageError } from "../errors.js";
+
+const SEGMENT = /^[A-Za-z0-9_@+=,:-][A-Za-z0-9._@+=,:-]*$/;
+export const MAX_NAME_LENGTH = 255;
+
+/** Why the name is not acceptable, or undefined if it is. */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return "the name is empty";
+  if (Buffer.byteLength(name) > MAX_NAME_LENGTH) return `the name is longer than ${MAX_NAME_LENGTH} bytes`;
+  for (const seg of name.split("/")) {
+    if (seg === "") return "the name has an empty path segment (leading, trailing or double '/')";
+    if (!SEGMENT.test(seg))
+      return `segment "${seg}" must start with a letter, digit or one of _@+=,:- and contain only those and '.'`;
+  }
+  return undefined;
+}
+
+export function assertValidName(name: string): void {
+  const p = nameProblem(name);
+  if (p) throw new UsageError(`invalid secret name: ${p}`);
+}
+
+/**
+ * A name cannot be both a secret and a folder of secrets (`db` and `db/password`), since the
+ * runtime directory would need `db` to be a file and a directory at once.
+ */
+export function folderConflict(name: string, existing: Iterable<string>): string | undefined {
+  for (const other of existing) {
+    if (other === name) continue;
+    if (other.startsWith(`${name}/`) || name.startsWith(`${other}/`)) return other;
+  }
+  return undefined;
+}

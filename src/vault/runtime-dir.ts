@@ -1,0 +1,255 @@
+/**
+ * The RAM directory an unlocked vault is opened into: one file per secret (0600, folders 0700)
+ * that scripts can `cat`, plus enclave's own `.enclave/` folder holding the session record and
+ * the master key (so `set` can re-encrypt without asking the passphrase again).
+ *
+ * enclave only ever wipes a directory that carries its `.enclave/` marker, so pointing
+ * ENCLAVE_RUNTIME_DIR at the wrong folder cannot destroy someone's files.
+ */
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { z } from "zod";
+import { EnclaveError } from "../errors.js";
+import { wipe } from "../secure/buffers.js";
+import { KEY_LENGTH } from "./kdf.js";
+import { nameProblem } from "./names.js";
+
+export const MARKER_DIR = ".enclave";
+
+const SessionSchema = z.object({
+  version: z.literal(1),
+  vaultFile: z.string(),
+  vaultId: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  link: z.string().optional(),
+});
+export type SessionInfo = z.infer<typeof SessionSchema>;
+
+export interface ActiveSession {
+  info: SessionInfo;
+  masterKey: Buffer;
+}
+
+export interface RuntimeScan {
+  /** Secret files found, by name. Buffers are the caller's to wipe. */
+  files: Map<string, Buffer>;
+  /** Dotfiles (editor swap files and the like): never secrets, discarded on lock. */
+  ignored: string[];
+  /** Files whose path is not a valid secret name, and symlinks: would be lost on lock. */
+  invalid: string[];
+}
+
+export class RuntimeDir {
+  constructor(readonly dir: string) {}
+
+  private get marker() {
+    return join(this.dir, MARKER_DIR);
+  }
+  private get keyFile() {
+    return join(this.marker, "key");
+  }
+  private get sessionFile() {
+    return join(this.marker, "session.json");
+  }
+
+  secretPath(name: string): string {
+    return join(this.dir, ...name.split("/"));
+  }
+
+  exists(): boolean {
+    return existsSync(this.dir);
+  }
+
+  hasMarker(): boolean {
+    return existsSync(this.marker);
+  }
+
+  /**
+   * Refuse a runtime directory that another user could read or swap under us: it must be a real
+   * directory (not a symlink), owned by us, with no group/other permissions.
+   */
+  assertPrivate(): void {
+    if (!this.exists()) return;
+    const st = lstatSync(this.dir);
+    const uid = process.getuid?.();
+    const fix = "remove it or point ENCLAVE_RUNTIME_DIR elsewhere";
+    if (st.isSymbolicLink()) throw new EnclaveError(`runtime directory ${this.dir} is a symlink; ${fix}`);
+    if (!st.isDirectory()) throw new EnclaveError(`runtime directory ${this.dir} is not a directory; ${fix}`);
+    if (uid !== undefined && st.uid !== uid)
+      throw new EnclaveError(`runtime directory ${this.dir} belongs to another user (uid ${st.uid}); ${fix}`);
+    if ((st.mode & 0o077) !== 0)
+      throw new EnclaveError(
+        `runtime directory ${this.dir} is accessible to others (mode ${(st.mode & 0o777).toString(8)}); ${fix}`,
+      );
+  }
+
+  /** The committed session, if any. Does not judge expiry. */
+  readSession(): ActiveSession | undefined {
+    if (!existsSync(this.sessionFile)) return undefined;
+    let info: SessionInfo;
+    try {
+      info = SessionSchema.parse(JSON.parse(readFileSync(this.sessionFile, "utf8")));
+    } catch {
+      return undefined;
+    }
+    let masterKey: Buffer;
+    try {
+      masterKey = readFileSync(this.keyFile);
+    } catch {
+      return undefined;
+    }
+    if (masterKey.length !== KEY_LENGTH) {
+      wipe(masterKey);
+      return undefined;
+    }
+    return { info, masterKey };
+  }
+
+  /**
+   * Create the directory (0700) with its marker. An existing directory must be empty or a
+   * previous enclave runtime directory (whose leftovers are wiped first).
+   */
+  prepare(): void {
+    this.assertPrivate();
+    if (this.exists()) {
+      if (this.hasMarker()) this.wipe();
+      else if (readdirSync(this.dir).length > 0)
+        throw new EnclaveError(
+          `runtime directory ${this.dir} is not empty and was not made by enclave; refusing to use it. ` +
+            "Point ENCLAVE_RUNTIME_DIR at an empty or new directory on tmpfs",
+        );
+    }
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.marker, { mode: 0o700 });
+  }
+
+  writeKey(masterKey: Buffer): void {
+    writePrivateFile(this.keyFile, masterKey);
+  }
+
+  /** Writing the session record is the commit point of an unlock: before it, there is no session. */
+  writeSession(info: SessionInfo): void {
+    writePrivateFile(this.sessionFile, Buffer.from(JSON.stringify(info, null, 2)));
+  }
+
+  /** Write every secret; used on a fresh directory (no atomic rename needed: no session yet). */
+  materialize(secrets: Iterable<[string, Buffer]>): void {
+    const made = new Set<string>([this.dir]);
+    for (const [name, value] of secrets) {
+      const p = this.secretPath(name);
+      this.mkdirs(dirname(p), made);
+      writeFileSync(p, value, { mode: 0o600, flag: "wx" });
+    }
+  }
+
+  /** Replace one secret file atomically, so a reader never sees half a value. */
+  writeSecret(name: string, value: Buffer): void {
+    const p = this.secretPath(name);
+    this.mkdirs(dirname(p), new Set([this.dir]));
+    const tmp = join(dirname(p), `.${process.pid}.tmp`);
+    writeFileSync(tmp, value, { mode: 0o600, flag: "w" });
+    renameSync(tmp, p);
+  }
+
+  /** The current bytes of a secret file, or undefined (used to roll back a failed write). */
+  readSecret(name: string): Buffer | undefined {
+    try {
+      return readFileSync(this.secretPath(name));
+    } catch {
+      return undefined;
+    }
+  }
+
+  removeSecret(name: string): void {
+    const p = this.secretPath(name);
+    if (existsSync(p)) scrubAndUnlink(p);
+    // Drop folders the removal left empty, up to the runtime directory itself.
+    for (let d = dirname(p); d !== this.dir && d.startsWith(this.dir + sep); d = dirname(d)) {
+      if (readdirSync(d).length > 0) break;
+      rmdirSync(d);
+    }
+  }
+
+  /** Everything a user or script left in the directory, for `lock` to save. */
+  scan(): RuntimeScan {
+    const out: RuntimeScan = { files: new Map(), ignored: [], invalid: [] };
+    const walk = (d: string) => {
+      for (const ent of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, ent.name);
+        const rel = relative(this.dir, p).split(sep).join("/");
+        if (p === this.marker) continue;
+        if (ent.name.startsWith(".")) out.ignored.push(rel);
+        else if (ent.isDirectory()) walk(p);
+        else if (!ent.isFile() || nameProblem(rel)) out.invalid.push(rel);
+        else out.files.set(rel, readFileSync(p));
+      }
+    };
+    walk(this.dir);
+    return out;
+  }
+
+  /** Overwrite every file with zeros, unlink it, remove the directory. Only for marked directories. */
+  wipe(): void {
+    if (!this.exists()) return;
+    if (!this.hasMarker())
+      throw new EnclaveError(`refusing to wipe ${this.dir}: it is not an enclave runtime directory`);
+    const walk = (d: string) => {
+      for (const ent of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, ent.name);
+        if (ent.isDirectory()) {
+          walk(p);
+          rmdirSync(p);
+        } else if (ent.isFile()) scrubAndUnlink(p);
+        else unlinkSync(p);
+      }
+    };
+    // The key goes first: once it is gone, no half-wiped directory can be written back.
+    if (existsSync(this.keyFile)) scrubAndUnlink(this.keyFile);
+    walk(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private mkdirs(d: string, made: Set<string>): void {
+    if (made.has(d)) return;
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    made.add(d);
+  }
+}
+
+function writePrivateFile(path: string, data: Buffer): void {
+  writeFileSync(path, data, { mode: 0o600, flag: "w" });
+}
+
+/** Zero a file's bytes in place before unlinking it, so its pages do not linger with contents. */
+function scrubAndUnlink(path: string): void {
+  try {
+    const fd = openSync(path, "r+");
+    try {
+      const size = fstatSync(fd).size;
+      const zeros = Buffer.alloc(Math.min(size, 1 << 20));
+      for (let off = 0; off < size; off += zeros.length)
+        writeSync(fd, zeros, 0, Math.min(zeros.length, size - off), off);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Unreadable or vanished: unlinking is all we can do.
+  }
+  rmSync(path, { force: true });
+}

@@ -1,0 +1,481 @@
+/**
+ * The vault's typed API: everything the `enclave` vault commands do, without any terminal I/O.
+ * The CLI turns arguments into calls here and results into output.
+ *
+ * Invariants kept here:
+ *  - the encrypted vault file is the source of truth; the RAM directory is a view of it;
+ *  - every change reaches the vault file at once (atomically), under the vault lock;
+ *  - a change is written to the RAM view *before* the vault file, so a crash in between leaves a
+ *    pending change that `lock` saves, never a stale RAM file that `lock` would write back.
+ */
+import { existsSync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { loadConfig, saveConfig } from "../config/config.js";
+import { type EnclavePaths, resolvePaths } from "../config/paths.js";
+import { EnclaveError, NotInitializedError, UsageError, VaultLockedError } from "../errors.js";
+import { activeSwap, checkMemoryFs } from "../platform/memory-fs.js";
+import { constantTimeEqual, wipe } from "../secure/buffers.js";
+import { VaultContents } from "./contents.js";
+import { DEFAULT_KDF, describeKdf, type KdfParams } from "./kdf.js";
+import {
+  closeVault,
+  newKeyMaterial,
+  type OpenVault,
+  openWithMasterKey,
+  openWithPassphrase,
+  saveVault,
+} from "./open-vault.js";
+import { type ActiveSession, RuntimeDir } from "./runtime-dir.js";
+import { VaultStore } from "./store.js";
+
+export const MIN_PASSPHRASE_BYTES = 8;
+export const DEFAULT_TTL_MS = 8 * 3_600_000;
+
+export interface ServiceOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Receives warnings and notices (swap active, session expired…); the CLI prints them. */
+  notice?: (message: string) => void;
+  now?: () => number;
+}
+
+export interface UnlockOptions {
+  ttlMs?: number;
+  /** Make a symlink at this path pointing to the runtime directory. */
+  link?: string;
+  /** Accept a runtime directory that is not on tmpfs/ramfs. */
+  allowDisk?: boolean;
+}
+
+export interface UnlockResult {
+  runtimeDir: string;
+  expiresAt: string;
+  secrets: number;
+  link?: string;
+  alreadyUnlocked: boolean;
+}
+
+export interface LockResult {
+  wasUnlocked: boolean;
+  added: string[];
+  changed: string[];
+  removed: string[];
+  discarded: string[];
+}
+
+export interface VaultStatus {
+  initialized: boolean;
+  unlocked: boolean;
+  home: string;
+  vaultFile: string;
+  runtimeDir: string;
+  expiresAt: string | null;
+  link: string | null;
+  remote: string | null;
+  secrets: number | null;
+  kdf: string | null;
+  swapActive: boolean;
+}
+
+export interface SecretListing {
+  name: string;
+  size: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export class VaultService {
+  readonly paths: EnclavePaths;
+  readonly store: VaultStore;
+  readonly runtime: RuntimeDir;
+  private readonly notice: (m: string) => void;
+  private readonly now: () => number;
+
+  constructor(opts: ServiceOptions = {}) {
+    this.paths = resolvePaths(opts.env ?? process.env);
+    this.store = new VaultStore(this.paths);
+    this.runtime = new RuntimeDir(this.paths.runtimeDir);
+    this.notice = opts.notice ?? (() => undefined);
+    this.now = opts.now ?? Date.now;
+  }
+
+  async init(
+    passphrase: Buffer,
+    opts: { kdf?: KdfParams; remote?: string } = {},
+  ): Promise<{ vaultFile: string; kdf: string }> {
+    assertPassphraseStrength(passphrase);
+    const config = loadConfig(this.paths.configFile); // a malformed config fails before anything is written
+    const refuse = () =>
+      new EnclaveError(
+        `a vault already exists at ${this.paths.vaultFile}; refusing to overwrite it. ` +
+          "Use another ENCLAVE_HOME for a second vault, or remove that file yourself if you really mean to",
+      );
+    if (this.store.exists()) throw refuse();
+    const kdf = opts.kdf ?? DEFAULT_KDF;
+    return this.store.withLock(async () => {
+      if (this.store.exists()) throw refuse();
+      const v: OpenVault = {
+        contents: VaultContents.create(this.now()),
+        ...(await newKeyMaterial(passphrase, kdf)),
+      };
+      try {
+        saveVault(this.store, v);
+      } finally {
+        closeVault(v);
+      }
+      if (opts.remote) saveConfig(this.paths.configFile, { ...config, remote: opts.remote });
+      return { vaultFile: this.paths.vaultFile, kdf: describeKdf(kdf) };
+    });
+  }
+
+  async unlock(passphrase: Buffer, opts: UnlockOptions = {}): Promise<UnlockResult> {
+    const ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
+    this.requireInitialized();
+    await this.expireIfDue();
+    const fs = checkMemoryFs(this.paths.runtimeDir);
+    if (!fs.inMemory) {
+      if (!opts.allowDisk)
+        throw new EnclaveError(
+          `runtime directory ${this.paths.runtimeDir} is on ${fs.type}, not tmpfs/ramfs: decrypted secrets would reach a disk. ` +
+            "Point ENCLAVE_RUNTIME_DIR at a tmpfs (e.g. /dev/shm/…), or pass --allow-disk to accept the risk",
+        );
+      this.notice(
+        `warning: ${this.paths.runtimeDir} is not in RAM (${fs.type}); decrypted secrets will be written to disk`,
+      );
+    }
+    const swap = activeSwap();
+    if (swap.length > 0)
+      this.notice(
+        `warning: swap is active (${swap.join(", ")}): secrets in RAM may be paged to disk; consider encrypted swap or swapoff`,
+      );
+    this.runtime.assertPrivate();
+
+    return this.store.withLock(async () => {
+      const v = await openWithPassphrase(this.store, passphrase);
+      try {
+        const expiresAt = new Date(this.now() + ttlMs).toISOString();
+        const link = opts.link ? resolve(opts.link) : undefined;
+        const existing = this.sessionForThisVault();
+        if (existing) {
+          // Already open: the passphrase was checked above; extend the TTL, keep the files as they are.
+          const info = { ...existing.info, expiresAt, ...(link ? { link } : {}) };
+          wipe(existing.masterKey);
+          if (link) this.makeLink(link);
+          this.runtime.writeSession(info);
+          return {
+            runtimeDir: this.runtime.dir,
+            expiresAt,
+            secrets: v.contents.secrets.size,
+            link: info.link,
+            alreadyUnlocked: true,
+          };
+        }
+        this.runtime.prepare();
+        this.runtime.writeKey(v.masterKey);
+        this.runtime.materialize([...v.contents.secrets].map(([n, s]) => [n, s.value]));
+        if (link) this.makeLink(link);
+        this.runtime.writeSession({
+          version: 1,
+          vaultFile: this.paths.vaultFile,
+          vaultId: v.contents.meta.vaultId,
+          createdAt: new Date(this.now()).toISOString(),
+          expiresAt,
+          ...(link ? { link } : {}),
+        });
+        return {
+          runtimeDir: this.runtime.dir,
+          expiresAt,
+          secrets: v.contents.secrets.size,
+          link,
+          alreadyUnlocked: false,
+        };
+      } catch (e) {
+        if (!this.sessionForThisVault() && this.runtime.hasMarker()) this.runtime.wipe();
+        throw e;
+      } finally {
+        closeVault(v);
+      }
+    });
+  }
+
+  /** Save what changed in the RAM directory, then wipe it. Idempotent: locking a locked vault is fine. */
+  async lock(opts: { discard?: boolean } = {}): Promise<LockResult> {
+    return this.store.withLock(() => this.lockHeld(opts));
+  }
+
+  async status(): Promise<VaultStatus> {
+    const config = loadConfig(this.paths.configFile);
+    await this.expireIfDue();
+    const initialized = this.store.exists();
+    let kdf: string | null = null;
+    if (initialized) kdf = describeKdf(this.store.read().parsed.header.kdf);
+    const session = initialized ? this.sessionForThisVault() : undefined;
+    let secrets: number | null = null;
+    if (session) {
+      const v = openWithMasterKey(this.store, session.masterKey);
+      secrets = v.contents.secrets.size;
+      closeVault(v);
+    }
+    return {
+      initialized,
+      unlocked: session !== undefined,
+      home: this.paths.home,
+      vaultFile: this.paths.vaultFile,
+      runtimeDir: this.paths.runtimeDir,
+      expiresAt: session?.info.expiresAt ?? null,
+      link: session?.info.link ?? null,
+      remote: config.remote ?? null,
+      secrets,
+      kdf,
+      swapActive: activeSwap().length > 0,
+    };
+  }
+
+  /** Store a value; the service takes ownership of `value` and wipes it. */
+  async set(name: string, value: Buffer): Promise<{ created: boolean; changed: boolean }> {
+    return this.withUnlocked(true, (v) => {
+      const created = !v.contents.secrets.has(name);
+      const previous = this.runtime.readSecret(name);
+      const stored = Buffer.from(value); // the vault owns its own copy
+      wipe(value);
+      const changed = v.contents.set(name, stored, this.now());
+      if (!changed) {
+        wipe(previous);
+        return { created, changed };
+      }
+      this.runtime.writeSecret(name, stored);
+      try {
+        saveVault(this.store, v);
+      } catch (e) {
+        // Roll the RAM view back so it does not claim a value the vault never got.
+        if (previous) this.runtime.writeSecret(name, previous);
+        else this.runtime.removeSecret(name);
+        throw e;
+      } finally {
+        wipe(previous);
+      }
+      return { created, changed };
+    });
+  }
+
+  /** A copy of the value; the caller wipes it. */
+  async get(name: string): Promise<Buffer> {
+    return this.withUnlocked(false, (v) => Buffer.from(this.requireSecret(v, name).value));
+  }
+
+  async list(): Promise<SecretListing[]> {
+    return this.withUnlocked(false, (v) =>
+      v.contents.names().map((name) => {
+        const s = v.contents.secrets.get(name)!;
+        return {
+          name,
+          size: s.value.length,
+          createdAt: new Date(s.createdAt).toISOString(),
+          updatedAt: new Date(s.updatedAt).toISOString(),
+        };
+      }),
+    );
+  }
+
+  async remove(name: string): Promise<void> {
+    return this.withUnlocked(true, (v) => {
+      this.requireSecret(v, name);
+      const previous = this.runtime.readSecret(name);
+      this.runtime.removeSecret(name);
+      v.contents.remove(name);
+      try {
+        saveVault(this.store, v);
+      } catch (e) {
+        if (previous) this.runtime.writeSecret(name, previous);
+        throw e;
+      } finally {
+        wipe(previous);
+      }
+    });
+  }
+
+  /** Re-encrypt under a new passphrase (new salt; optionally new KDF parameters). */
+  async passwd(current: Buffer, next: Buffer, kdf?: KdfParams): Promise<{ kdf: string }> {
+    assertPassphraseStrength(next);
+    return this.withUnlocked(true, async (v) => {
+      // The session proves someone unlocked the vault; changing the passphrase needs the passphrase.
+      const check = await openWithPassphrase(this.store, current);
+      closeVault(check);
+      const material = await newKeyMaterial(next, kdf ?? v.kdf);
+      const updated: OpenVault = { ...v, ...material };
+      saveVault(this.store, updated);
+      this.runtime.writeKey(material.masterKey);
+      wipe(v.masterKey);
+      v.masterKey = material.masterKey; // closed (wiped) by withUnlocked
+      return { kdf: describeKdf(material.kdf) };
+    });
+  }
+
+  // ---- internals ----
+
+  /** Throws exit 6 "no vault" when there is none (the CLI checks before prompting). */
+  requireInitialized(): void {
+    if (!this.store.exists()) throw new NotInitializedError(this.paths.home);
+  }
+
+  /** Throws exit 6 when there is no vault or it is locked (the CLI checks before prompting). */
+  async requireUnlocked(): Promise<void> {
+    this.requireInitialized();
+    await this.expireIfDue();
+    const s = this.sessionForThisVault();
+    if (!s) throw new VaultLockedError();
+    wipe(s.masterKey);
+  }
+
+  private requireSecret(v: OpenVault, name: string) {
+    const s = v.contents.get(name);
+    if (!s) throw new EnclaveError(`no secret named "${name}"; \`enclave ls\` lists them`);
+    return s;
+  }
+
+  /** The runtime directory's session, if it belongs to this vault (another home may share the directory). */
+  private sessionForThisVault(): ActiveSession | undefined {
+    const s = this.runtime.readSession();
+    if (s && s.info.vaultFile !== this.paths.vaultFile) {
+      wipe(s.masterKey);
+      throw new EnclaveError(
+        `runtime directory ${this.runtime.dir} holds the unlocked vault ${s.info.vaultFile}, not ${this.paths.vaultFile}; ` +
+          "lock that one first (with its ENCLAVE_HOME) or set ENCLAVE_RUNTIME_DIR to another directory",
+      );
+    }
+    return s;
+  }
+
+  private isExpired(s: ActiveSession): boolean {
+    return Date.parse(s.info.expiresAt) <= this.now();
+  }
+
+  /** A session past its TTL counts as locked: save its pending changes and wipe it now. */
+  private async expireIfDue(): Promise<void> {
+    const s = this.runtime.readSession();
+    if (!s) return;
+    const due = s.info.vaultFile === this.paths.vaultFile && this.isExpired(s);
+    wipe(s.masterKey);
+    if (!due) return;
+    await this.store.withLock(async () => {
+      const again = this.runtime.readSession();
+      if (!again || !this.isExpired(again)) return wipe(again?.masterKey);
+      wipe(again.masterKey);
+      const r = await this.lockHeld({});
+      const saved = r.added.length + r.changed.length + r.removed.length;
+      this.notice(
+        `the session expired at ${s.info.expiresAt}; the vault is locked now` +
+          (saved ? ` (${saved} pending change(s) saved first)` : ""),
+      );
+    });
+  }
+
+  private async withUnlocked<T>(write: boolean, fn: (v: OpenVault) => T | Promise<T>): Promise<T> {
+    this.requireInitialized();
+    await this.expireIfDue();
+    const run = async () => {
+      const s = this.sessionForThisVault();
+      if (!s) throw new VaultLockedError();
+      const v = openWithMasterKey(this.store, s.masterKey);
+      wipe(s.masterKey);
+      try {
+        return await fn(v);
+      } finally {
+        closeVault(v);
+      }
+    };
+    // Reads need no lock: the vault file is only ever replaced whole, by rename.
+    return write ? this.store.withLock(run) : run();
+  }
+
+  private async lockHeld(opts: { discard?: boolean }): Promise<LockResult> {
+    const result: LockResult = { wasUnlocked: false, added: [], changed: [], removed: [], discarded: [] };
+    if (!this.runtime.exists() || !this.runtime.hasMarker()) return result;
+    const s = this.runtime.readSession();
+    if (s && s.info.vaultFile !== this.paths.vaultFile) {
+      wipe(s.masterKey);
+      this.sessionForThisVault(); // throws the explanatory error
+    }
+    result.wasUnlocked = s !== undefined;
+    if (s && !opts.discard) {
+      let v: OpenVault;
+      try {
+        v = openWithMasterKey(this.store, s.masterKey);
+      } catch (e) {
+        throw new EnclaveError(
+          `cannot save pending changes before locking: ${(e as Error).message}. ` +
+            "Nothing was wiped; `enclave lock --discard` wipes the RAM copy without saving",
+          e instanceof EnclaveError ? e.exitCode : 1,
+        );
+      } finally {
+        wipe(s.masterKey);
+      }
+      try {
+        this.savePendingChanges(v, result);
+      } finally {
+        closeVault(v);
+      }
+    } else if (s) wipe(s.masterKey);
+    if (s?.info.link) this.removeLink(s.info.link);
+    this.runtime.wipe();
+    return result;
+  }
+
+  private savePendingChanges(v: OpenVault, result: LockResult): void {
+    const scan = this.runtime.scan();
+    try {
+      if (scan.invalid.length > 0)
+        throw new EnclaveError(
+          `these files in ${this.runtime.dir} are not valid secret names (or are links) and would be lost: ` +
+            `${scan.invalid.join(", ")}. Rename or move them, or \`enclave lock --discard\` to wipe without saving`,
+        );
+      const now = this.now();
+      for (const [name, bytes] of scan.files) {
+        const old = v.contents.get(name);
+        if (old && constantTimeEqual(old.value, bytes)) continue;
+        (old ? result.changed : result.added).push(name);
+        v.contents.set(name, Buffer.from(bytes), now);
+      }
+      for (const name of v.contents.names())
+        if (!scan.files.has(name)) {
+          result.removed.push(name);
+          v.contents.remove(name);
+        }
+      result.discarded = scan.ignored;
+      if (result.added.length + result.changed.length + result.removed.length > 0) saveVault(this.store, v);
+    } finally {
+      for (const b of scan.files.values()) wipe(b);
+    }
+  }
+
+  private makeLink(link: string): void {
+    if (existsSync(link) || isSymlink(link)) {
+      if (!isSymlink(link))
+        throw new UsageError(
+          `--link ${link}: a file or directory is already there; choose another path or remove it`,
+        );
+    }
+    // Replace atomically: a symlink under a temporary name, renamed over the old one.
+    const tmp = join(dirname(link), `.${process.pid}.enclave-link`);
+    symlinkSync(this.runtime.dir, tmp);
+    renameSync(tmp, link);
+  }
+
+  private removeLink(link: string): void {
+    if (isSymlink(link) && resolve(dirname(link), readlinkSync(link)) === this.runtime.dir) unlinkSync(link);
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+export function assertPassphraseStrength(passphrase: Buffer): void {
+  if (passphrase.length < MIN_PASSPHRASE_BYTES)
+    throw new UsageError(
+      `the passphrase must be at least ${MIN_PASSPHRASE_BYTES} bytes long; choose a longer one`,
+    );
+}
