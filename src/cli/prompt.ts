@@ -20,17 +20,21 @@ export async function readHidden(prompt: string): Promise<Buffer> {
   const stdin = process.stdin;
   if (!stdin.isTTY)
     throw new UsageError("no terminal to prompt on; use --passphrase-file PATH (or - for stdin)");
+  // Raw mode (no echo) before the prompt appears, so nothing typed after it is ever echoed.
+  stdin.setRawMode(true);
   process.stderr.write(prompt);
   let buf = Buffer.alloc(256);
   let len = 0;
-  stdin.setRawMode(true);
   stdin.resume();
   try {
     return await new Promise<Buffer>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         for (const byte of chunk) {
           if (byte === 0x0d || byte === 0x0a) {
+            // Anything after the line end in this chunk is type-ahead: discarded (and wiped), never
+            // carried into the next prompt.
             stdin.off("data", onData);
+            wipe(chunk);
             const out = Buffer.from(buf.subarray(0, len));
             wipe(buf);
             resolve(out);

@@ -9,8 +9,12 @@ import { EnclaveError, NotInitializedError } from "../errors.js";
 import { atomicWriteFile, removeStaleTempFiles } from "../platform/atomic-write.js";
 import { type ParsedContainer, parseContainer } from "./format.js";
 
-/** A writer killed while holding the lock frees it after this long. */
-const LOCK_STALE_MS = 10_000;
+/**
+ * A writer killed while holding the lock frees it after this long. The holder refreshes the
+ * lock every LOCK_UPDATE_MS, so a slow but live operation (a KDF, a 50 MB write) keeps it.
+ */
+const LOCK_STALE_MS = 5_000;
+const LOCK_UPDATE_MS = 1_000;
 
 export class VaultStore {
   constructor(readonly paths: EnclavePaths) {}
@@ -50,6 +54,7 @@ export class VaultStore {
         lockfilePath: this.paths.lockTarget,
         realpath: false,
         stale: LOCK_STALE_MS,
+        update: LOCK_UPDATE_MS,
         retries: { retries: 100, factor: 1.3, minTimeout: 10, maxTimeout: 250 },
       });
     } catch (e) {

@@ -27,17 +27,16 @@ export interface Sandbox {
   passFile: string;
   env: NodeJS.ProcessEnv;
   vaultFile: string;
-  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv }): RunningCli;
   /** Run and require exit 0; returns stdout as text. */
   ok(args: string[], opts?: { input?: string | Buffer }): Promise<string>;
   cleanup(): void;
 }
 
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  input?: string | Buffer,
-): Promise<CliResult> & { child: ReturnType<typeof spawn> } {
+/** The result, plus the child process (to signal it mid-run). */
+export type RunningCli = Promise<CliResult> & { child: ReturnType<typeof spawn> };
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
