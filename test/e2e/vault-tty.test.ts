@@ -26,7 +26,7 @@ function onTerminal(
   const onOutput = (d: Buffer) => {
     screen += d.toString();
     const a = answers[next];
-    if (a && a[0].test(screen.slice(screen.lastIndexOf("\n", screen.length - 2) + 1))) {
+    if (a?.[0].test(screen.slice(screen.lastIndexOf("\n", screen.length - 2) + 1))) {
       next++;
       setTimeout(() => child.stdin.write(`${a[1]}\r`), 50);
     }
