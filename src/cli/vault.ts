@@ -2,17 +2,27 @@
  * Vault commands: init, unlock, lock, status, set, get, ls, rm, passwd.
  * Parsing, prompts and output only; the work is done by VaultService.
  */
+import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { loadConfig } from "../config/config.js";
 import { parseDuration } from "../config/duration.js";
 import { UsageError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
 import { parseKdfSpec } from "../vault/kdf.js";
+import { reapWhenExpired } from "../vault/reaper.js";
 import { DEFAULT_TTL_MS, VaultService } from "../vault/service.js";
 import { readPassphrase, readSecretValue, readTwoLinesFromStdin } from "./input.js";
 import { formatBytes, info, printJson, table } from "./output.js";
 
 const service = () => new VaultService({ notice: info });
+
+/** Start the detached expiry reaper for this session, unless one is already watching it. */
+function startReaper(svc: VaultService): void {
+  if (svc.runtime.liveReaper()) return;
+  const child = spawn(process.execPath, [process.argv[1]!, "_reap"], { detached: true, stdio: "ignore" });
+  if (child.pid) svc.runtime.recordReaper(child.pid);
+  child.unref();
+}
 
 const PASSPHRASE_FILE_HELP =
   "read the passphrase from PATH (first line; - for stdin) instead of a hidden prompt";
@@ -69,6 +79,7 @@ export function registerVaultCommands(program: Command): void {
         const pass = await readPassphrase({ file: o.passphraseFile, prompt: "Passphrase: ", warn: info });
         try {
           const r = await svc.unlock(pass, { ttlMs, link: o.link, allowDisk: o.allowDisk });
+          startReaper(svc);
           if (o.json) printJson(r);
           else if (r.alreadyUnlocked) info(`already unlocked; expiry extended to ${r.expiresAt}`);
           else info(`unlocked ${r.secrets} secret(s) into ${r.link ?? r.runtimeDir} until ${r.expiresAt}`);
@@ -77,6 +88,13 @@ export function registerVaultCommands(program: Command): void {
         }
       },
     );
+
+  program
+    .command("_reap", { hidden: true })
+    .description("internal: wait for the session's expiry, then save pending edits and wipe it")
+    .action(async () => {
+      await reapWhenExpired(new VaultService());
+    });
 
   program
     .command("lock")

@@ -67,6 +67,24 @@ export class RuntimeDir {
   private get sessionFile() {
     return join(this.marker, "session.json");
   }
+  private get reaperFile() {
+    return join(this.marker, "reaper.pid");
+  }
+
+  /** The pid of this session's expiry reaper, if one was recorded and is still running. */
+  liveReaper(): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.reaperFile, "utf8"));
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  recordReaper(pid: number): void {
+    writePrivateFile(this.reaperFile, Buffer.from(String(pid)));
+  }
 
   secretPath(name: string): string {
     return join(this.dir, ...name.split("/"));

@@ -349,8 +349,22 @@ export class VaultService {
     return Date.parse(s.info.expiresAt) <= this.now();
   }
 
-  /** A session past its TTL counts as locked: save its pending changes and wipe it now. */
-  private async expireIfDue(): Promise<void> {
+  /**
+   * When this vault's session ends (ISO time), or undefined when it is not unlocked here.
+   * For the expiry reaper, which must not hold key material while it waits.
+   */
+  sessionExpiry(): string | undefined {
+    const s = this.runtime.readSession();
+    if (!s) return undefined;
+    wipe(s.masterKey);
+    return s.info.vaultFile === this.paths.vaultFile ? s.info.expiresAt : undefined;
+  }
+
+  /**
+   * A session past its TTL counts as locked: save its pending changes and wipe it now.
+   * Every command calls this first; the reaper calls it at the expiry time.
+   */
+  async expireIfDue(): Promise<void> {
     const s = this.runtime.readSession();
     if (!s) return;
     const due = s.info.vaultFile === this.paths.vaultFile && this.isExpired(s);

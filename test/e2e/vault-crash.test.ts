@@ -16,6 +16,14 @@ async function vault(name: string, unlock = true) {
   sandboxes.push(sb);
   return sb;
 }
+/** Alive and not a zombie waiting for init to reap it. */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("parallel set calls lose no value", async () => {
@@ -76,7 +84,10 @@ test("after the TTL the session counts as locked and is wiped on the next comman
   await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--ttl", "2s"]);
   await sb.ok(["set", "a"], { input: "1" });
   writeFileSync(join(sb.runtimeDir, "a"), "edited in RAM");
+  // Stop the reaper, so this is the next command's job.
+  process.kill(Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8")), "SIGKILL");
   await sleep(2300);
+  assert.ok(existsSync(sb.runtimeDir), "still there until a command runs");
   const r = await sb.run(["get", "a"]);
   assert.equal(r.code, 6);
   assert.match(r.stderr, /expired/);
@@ -84,6 +95,33 @@ test("after the TTL the session counts as locked and is wiped on the next comman
   assert.equal(JSON.parse(await sb.ok(["status", "--json"])).unlocked, false);
   await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
   assert.equal(await sb.ok(["get", "a"]), "edited in RAM");
+});
+
+test("the expiry reaper wipes the session at the TTL without any command, saving pending edits", async () => {
+  const sb = await vault("reaper", false);
+  await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--ttl", "2s"]);
+  const pid = Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8"));
+  writeFileSync(join(sb.runtimeDir, "late"), "saved by the reaper");
+  const deadline = Date.now() + 10_000;
+  while (existsSync(sb.runtimeDir) && Date.now() < deadline) await sleep(100);
+  assert.equal(existsSync(sb.runtimeDir), false, "wiped within seconds of the TTL");
+  const gone = Date.now() + 5_000;
+  while (isRunning(pid) && Date.now() < gone) await sleep(100);
+  assert.equal(isRunning(pid), false, "the reaper exits when its work is done");
+  await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
+  assert.equal(await sb.ok(["get", "late"]), "saved by the reaper");
+});
+
+test("unlocking again keeps the one reaper the session has", async () => {
+  const sb = await vault("reaper-exit", false);
+  await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
+  const pid = Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8"));
+  assert.ok(isRunning(pid));
+  // Unlocking again (TTL extension) does not start a second reaper.
+  await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
+  assert.equal(Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8")), pid);
+  await sb.ok(["lock"]);
+  // The reaper notices the lock at its next look (at most 10 s later) and exits.
 });
 
 test("an unlock that died half-way leaves no session; the next unlock cleans up and works", async () => {
