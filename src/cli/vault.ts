@@ -19,7 +19,12 @@ const service = () => new VaultService({ notice: info });
 /** Start the detached expiry reaper for this session, unless one is already watching it. */
 function startReaper(svc: VaultService): void {
   if (svc.runtime.liveReaper()) return;
-  const child = spawn(process.execPath, [process.argv[1]!, "_reap"], { detached: true, stdio: "ignore" });
+  // cwd "/" so the long-lived reaper keeps no directory (or mount) of the caller busy.
+  const child = spawn(process.execPath, [process.argv[1]!, "_reap"], {
+    detached: true,
+    stdio: "ignore",
+    cwd: "/",
+  });
   if (child.pid) svc.runtime.recordReaper(child.pid);
   child.unref();
 }
