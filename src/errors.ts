@@ -42,7 +42,7 @@ export class VaultCorruptError extends EnclaveError {
   constructor(detail: string, file?: string) {
     super(
       `vault file ${file ? `${file} ` : ""}is corrupted/truncated (${detail}); ` +
-        "it was not modified. Restore it from a backup or the remote (enclave pull) and try again",
+        "it was not modified. Restore it from a backup or from the remote copy and try again",
       ExitCode.corrupt,
     );
   }

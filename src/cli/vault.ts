@@ -4,13 +4,12 @@
  */
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
-import { loadConfig } from "../config/config.js";
 import { parseDuration } from "../config/duration.js";
 import { UsageError } from "../errors.js";
-import { wipe } from "../secure/buffers.js";
+import { constantTimeEqual, wipe } from "../secure/buffers.js";
 import { parseKdfSpec } from "../vault/kdf.js";
 import { reapWhenExpired } from "../vault/reaper.js";
-import { DEFAULT_TTL_MS, VaultService } from "../vault/service.js";
+import { VaultService } from "../vault/service.js";
 import { readPassphrase, readSecretValue, readTwoLinesFromStdin } from "./input.js";
 import { formatBytes, info, printJson, table } from "./output.js";
 
@@ -75,11 +74,7 @@ export function registerVaultCommands(program: Command): void {
         json?: boolean;
       }) => {
         const svc = service();
-        const configured = loadConfig(svc.paths.configFile).unlockTtl;
-        const ttlSpec = o.ttl ?? configured;
-        const ttlMs = ttlSpec
-          ? parseDuration(ttlSpec, o.ttl ? "--ttl" : "unlockTtl in config.yaml")
-          : DEFAULT_TTL_MS;
+        const ttlMs = o.ttl ? parseDuration(o.ttl, "--ttl") : undefined; // default: config.yaml, else 8h
         svc.requireInitialized(); // "no vault" (exit 6) before prompting
         const pass = await readPassphrase({ file: o.passphraseFile, prompt: "Passphrase: ", warn: info });
         try {
@@ -222,7 +217,7 @@ export function registerVaultCommands(program: Command): void {
         });
       }
       try {
-        if (current.equals(next))
+        if (constantTimeEqual(current, next))
           throw new UsageError("the new passphrase is the same as the current one; nothing was changed");
         const r = await svc.passwd(current, next, kdf);
         info(`passphrase changed (${r.kdf})`);

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { UsageError } from "../errors.js";
-import { wipe } from "../secure/buffers.js";
+import { constantTimeEqual, wipe } from "../secure/buffers.js";
 import { assertValidName, folderConflict } from "./names.js";
 
 export interface SecretRecord {
@@ -49,7 +49,7 @@ export class VaultContents {
   set(name: string, value: Buffer, now = Date.now()): boolean {
     assertValidName(name);
     const old = this.secrets.get(name);
-    if (old?.value.equals(value)) {
+    if (old && constantTimeEqual(old.value, value)) {
       if (old.value !== value) wipe(value);
       return false;
     }

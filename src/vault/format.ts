@@ -15,8 +15,10 @@
  * 104+L 32 SHA-256 of bytes 0..103+L (integrity of the file as stored)
  *
  * Why a plain checksum as well as the AEAD tag: it lets us tell "the file is damaged" (exit 4)
- * from "the passphrase is wrong" (exit 3) before running the KDF. The passphrase check then
- * tells a wrong passphrase from a file forged with a recomputed checksum (AEAD failure, exit 4).
+ * from "the passphrase is wrong" (exit 3) before running the KDF. A deliberate forgery with a
+ * recomputed checksum is still caught: in the header (salt, nonce, parameters, check) it makes
+ * the passphrase check fail, which is indistinguishable from a wrong passphrase (exit 3); in the
+ * ciphertext or tag the check passes and the AEAD fails (exit 4).
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 import { AuthError, VaultCorruptError } from "../errors.js";

@@ -153,12 +153,23 @@ export class RuntimeDir {
             "Point ENCLAVE_RUNTIME_DIR at an empty or new directory on tmpfs",
         );
     }
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(this.dir), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    // Check again after creating: in a shared folder like /dev/shm another user could have made
+    // the directory between our check and our mkdir.
+    this.assertPrivate();
     mkdirSync(this.marker, { mode: 0o700 });
   }
 
+  /** Replaced whole (temp file + rename), so a concurrent reader never sees half a key. */
   writeKey(masterKey: Buffer): void {
-    writePrivateFile(this.keyFile, masterKey);
+    const tmp = `${this.keyFile}.${process.pid}.tmp`;
+    writePrivateFile(tmp, masterKey);
+    renameSync(tmp, this.keyFile);
   }
 
   /** Writing the session record is the commit point of an unlock: before it, there is no session. */

@@ -11,6 +11,7 @@
 import { existsSync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadConfig, saveConfig } from "../config/config.js";
+import { parseDuration } from "../config/duration.js";
 import { type EnclavePaths, resolvePaths } from "../config/paths.js";
 import { EnclaveError, NotInitializedError, UsageError, VaultLockedError } from "../errors.js";
 import { activeSwap, checkMemoryFs } from "../platform/memory-fs.js";
@@ -128,8 +129,11 @@ export class VaultService {
   }
 
   async unlock(passphrase: Buffer, opts: UnlockOptions = {}): Promise<UnlockResult> {
-    const ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
     this.requireInitialized();
+    const configuredTtl = loadConfig(this.paths.configFile).unlockTtl;
+    const ttlMs =
+      opts.ttlMs ??
+      (configuredTtl ? parseDuration(configuredTtl, "unlockTtl in config.yaml") : DEFAULT_TTL_MS);
     await this.expireIfDue();
     const fs = checkMemoryFs(this.paths.runtimeDir);
     if (!fs.inMemory) {
@@ -156,9 +160,11 @@ export class VaultService {
         const link = opts.link ? resolve(opts.link) : undefined;
         const existing = this.sessionForThisVault();
         if (existing) {
-          // Already open: the passphrase was checked above; extend the TTL, keep the files as they are.
+          // Already open: the passphrase was checked above; extend the TTL, keep the files as they
+          // are, and refresh the key (it is stale if the passphrase was changed from another session).
           const info = { ...existing.info, expiresAt, ...(link ? { link } : {}) };
           wipe(existing.masterKey);
+          this.runtime.writeKey(v.masterKey);
           if (link) this.makeLink(link);
           this.runtime.writeSession(info);
           return {
@@ -189,7 +195,9 @@ export class VaultService {
           alreadyUnlocked: false,
         };
       } catch (e) {
-        if (!this.sessionForThisVault() && this.runtime.hasMarker()) this.runtime.wipe();
+        const committed = this.sessionForThisVault();
+        wipe(committed?.masterKey);
+        if (!committed && this.runtime.hasMarker()) this.runtime.wipe();
         throw e;
       } finally {
         closeVault(v);
@@ -212,6 +220,7 @@ export class VaultService {
     let secrets: number | null = null;
     if (session) {
       const v = openWithMasterKey(this.store, session.masterKey);
+      wipe(session.masterKey);
       secrets = v.contents.secrets.size;
       closeVault(v);
     }

@@ -257,3 +257,33 @@ test("init --remote records the remote in config.yaml; status shows it", async (
   ]);
   assert.equal(JSON.parse(await sb.ok(["status", "--json"])).remote, "s3://bucket/vault.enc");
 });
+
+test("a session whose key went stale (passphrase changed from another session) recovers with unlock", async () => {
+  const sb = await vault("stale");
+  await sb.ok(["set", "x"], { input: "1" });
+  const other = { ENCLAVE_RUNTIME_DIR: `${sb.runtimeDir}-other` };
+  assert.equal((await sb.run(["unlock", "--passphrase-file", sb.passFile], { env: other })).code, 0);
+  const pw = await sb.run(["passwd", "--passphrase-file", "-", "--new-passphrase-file", "-"], {
+    env: other,
+    input: `${PASSPHRASE}\nchanged elsewhere 1\n`,
+  });
+  assert.equal(pw.code, 0, pw.stderr);
+  await sb.run(["lock"], { env: other });
+  writeFileSync(join(sb.runtimeDir, "pending"), "edited before the change was noticed");
+  const stale = await sb.run(["ls"]);
+  assert.equal(stale.code, 6);
+  assert.match(stale.stderr, /passphrase changed.*enclave unlock/);
+  await sb.ok(["unlock", "--passphrase-file", "-"], { input: "changed elsewhere 1\n" });
+  assert.equal(await sb.ok(["get", "x"]), "1");
+  await sb.ok(["lock"]);
+  await sb.ok(["unlock", "--passphrase-file", "-"], { input: "changed elsewhere 1\n" });
+  assert.equal(await sb.ok(["get", "pending"]), "edited before the change was noticed");
+});
+
+test("unlockTtl in config.yaml sets the default TTL", async () => {
+  const sb = await vault("cfgttl", false);
+  writeFileSync(join(sb.home, "config.yaml"), "unlockTtl: 45m\n");
+  const r = JSON.parse(await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--json"]));
+  const ttl = Date.parse(r.expiresAt) - Date.now();
+  assert.ok(ttl > 44 * 60_000 && ttl <= 45 * 60_000, `ttl ${ttl}`);
+});
