@@ -60,3 +60,10 @@ export class NotInitializedError extends EnclaveError {
     super(`no vault in ${home}; create one with \`enclave init\` (or set ENCLAVE_HOME)`, ExitCode.locked);
   }
 }
+
+/** The remote changed since this copy was based on it, or a merge found conflicting secrets (exit 5). */
+export class ConflictError extends EnclaveError {
+  constructor(message: string) {
+    super(message, ExitCode.conflict);
+  }
+}

@@ -6,6 +6,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EnclaveError, ExitCode } from "../errors.js";
+import { registerImportCommands } from "./import.js";
+import { registerSyncCommands } from "./sync.js";
 import { registerVaultCommands } from "./vault.js";
 
 // Everything enclave creates is private from the first byte: files 0600, directories 0700.
@@ -25,7 +27,10 @@ export function buildProgram(): Command {
     .version(version())
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  registerVaultCommands(program); // subcommands inherit exitOverride and the help settings
+  // Subcommands inherit exitOverride and the help settings.
+  registerVaultCommands(program);
+  registerSyncCommands(program);
+  registerImportCommands(program);
   return program;
 }
 

@@ -12,6 +12,19 @@ export const ConfigSchema = z
     version: z.literal(1).default(1),
     /** Where `push`/`pull` sync the vault (s3://bucket/key, a path or file:// URL). */
     remote: z.string().min(1).optional(),
+    /** AWS settings for an s3:// remote; the SDK's standard sources fill in what is unset. */
+    aws: z
+      .object({
+        region: z.string().min(1).optional(),
+        profile: z.string().min(1).optional(),
+        endpointUrl: z.string().url().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Push after every change (set, rm, passwd, lock, import). */
+    autoPush: z.boolean().optional(),
+    /** History copies kept by a remote without native versioning. */
+    historyRetention: z.number().int().min(1).max(10_000).optional(),
     /** Default TTL for `unlock`, e.g. "8h". */
     unlockTtl: z.string().min(1).optional(),
   })

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { AuthError, VaultLockedError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
 import type { VaultContents } from "./contents.js";
-import { openContainer, SALT_LENGTH, sealContainer } from "./format.js";
+import { openContainer, type ParsedContainer, SALT_LENGTH, sealContainer } from "./format.js";
 import { deriveMasterKey, type KdfParams } from "./kdf.js";
 import { decodePayload, encodePayload } from "./payload.js";
 import type { VaultStore } from "./store.js";
@@ -86,6 +86,16 @@ function decrypt(
   } catch (e) {
     wipe(masterKey);
     throw e;
+  } finally {
+    wipe(plaintext);
+  }
+}
+
+/** Decrypt another copy of the vault (a remote's, a merge base) with a key already at hand. */
+export function decryptContents(parsed: ParsedContainer, masterKey: Buffer, label: string): VaultContents {
+  const plaintext = openContainer(parsed, masterKey, label);
+  try {
+    return decodePayload(plaintext, label);
   } finally {
     wipe(plaintext);
   }

@@ -443,6 +443,38 @@ export class VaultService {
     return result;
   }
 
+  /**
+   * For sync, called while holding the vault lock: the unlocked vault, with edits pending in the
+   * RAM directory absorbed and saved first (so a pull cannot overwrite them); undefined when locked.
+   * The caller closes it.
+   */
+  openSessionVault(): OpenVault | undefined {
+    const s = this.sessionForThisVault();
+    if (!s) return undefined;
+    if (this.isExpired(s)) {
+      wipe(s.masterKey);
+      return undefined;
+    }
+    const v = openWithMasterKey(this.store, s.masterKey);
+    wipe(s.masterKey);
+    try {
+      this.savePendingChanges(v, { wasUnlocked: true, added: [], changed: [], removed: [], discarded: [] });
+    } catch (e) {
+      closeVault(v);
+      throw e;
+    }
+    return v;
+  }
+
+  /** Rewrite (or remove) the RAM files of `names` to match `contents`, after sync changed them. */
+  refreshRuntime(contents: VaultContents, names: Iterable<string>): void {
+    for (const name of names) {
+      const s = contents.get(name);
+      if (s) this.runtime.writeSecret(name, s.value);
+      else this.runtime.removeSecret(name);
+    }
+  }
+
   private savePendingChanges(v: OpenVault, result: LockResult): void {
     const scan = this.runtime.scan();
     try {

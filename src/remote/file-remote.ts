@@ -1,0 +1,126 @@
+/**
+ * A remote on a filesystem path (a USB stick, an NFS mount). Compare-and-swap under a lock
+ * directory next to the file (mkdir-based, so it also works over NFS); history copies in
+ * `<file>.history/`.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import lockfile from "proper-lockfile";
+import { ConflictError, EnclaveError } from "../errors.js";
+import { atomicWriteFile } from "../platform/atomic-write.js";
+import {
+  DEFAULT_HISTORY_RETENTION,
+  historyCopyName,
+  type Remote,
+  type RemoteObject,
+  type RemoteVersion,
+} from "./remote.js";
+
+export function sha256Hex(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+export class FileRemote implements Remote {
+  readonly url: string;
+  private readonly historyDir: string;
+
+  constructor(
+    private readonly path: string,
+    private readonly retention = DEFAULT_HISTORY_RETENTION,
+  ) {
+    this.url = path;
+    this.historyDir = `${path}.history`;
+  }
+
+  async historyKind(): Promise<string> {
+    return this.historyDir;
+  }
+
+  async fetch(): Promise<RemoteObject | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new EnclaveError(`cannot read remote ${this.path}: ${(e as Error).message}`);
+    }
+    return { bytes, etag: sha256Hex(bytes) };
+  }
+
+  async put(bytes: Buffer, expected: string | null): Promise<string> {
+    const dir = dirname(this.path);
+    try {
+      statSync(dir);
+    } catch {
+      throw new EnclaveError(`remote folder ${dir} does not exist (is the drive mounted?)`);
+    }
+    const release = await lockfile.lock(dir, {
+      lockfilePath: `${this.path}.lock`,
+      realpath: false,
+      stale: 10_000,
+      retries: { retries: 50, minTimeout: 20, maxTimeout: 500 },
+    });
+    try {
+      const current = await this.fetch();
+      if ((current?.etag ?? null) !== expected)
+        throw new ConflictError(
+          current
+            ? `the remote ${this.path} changed since this copy was based on it; run \`enclave pull\` first, then push`
+            : `the remote ${this.path} disappeared since this copy was based on it; check the path, then push again`,
+        );
+      atomicWriteFile(this.path, bytes);
+      const etag = sha256Hex(bytes);
+      this.keepHistoryCopy(bytes, etag);
+      return etag;
+    } finally {
+      await release().catch(() => undefined);
+    }
+  }
+
+  async history(): Promise<RemoteVersion[]> {
+    const current = await this.fetch();
+    return this.copies()
+      .reverse()
+      .map((name) => {
+        const st = statSync(join(this.historyDir, name));
+        return {
+          id: name,
+          modified: st.mtime.toISOString(),
+          size: st.size,
+          current:
+            current !== undefined &&
+            name.endsWith(`-${current.etag.slice(0, 12)}.enc`) &&
+            st.size === current.bytes.length,
+        };
+      });
+  }
+
+  async fetchVersion(id: string): Promise<Buffer> {
+    if (basename(id) !== id || !id.endsWith(".enc"))
+      throw new EnclaveError(`no version "${id}" in ${this.historyDir}; \`enclave history\` lists them`);
+    try {
+      return readFileSync(join(this.historyDir, id));
+    } catch {
+      throw new EnclaveError(`no version "${id}" in ${this.historyDir}; \`enclave history\` lists them`);
+    }
+  }
+
+  private copies(): string[] {
+    try {
+      return readdirSync(this.historyDir)
+        .filter((f) => f.endsWith(".enc"))
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  private keepHistoryCopy(bytes: Buffer, etag: string): void {
+    mkdirSync(this.historyDir, { recursive: true, mode: 0o700 });
+    atomicWriteFile(join(this.historyDir, historyCopyName(new Date(), etag)), bytes);
+    const all = this.copies();
+    for (const old of all.slice(0, Math.max(0, all.length - this.retention)))
+      rmSync(join(this.historyDir, old), { force: true });
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Three-way merge of two vaults by secret, against the version both were based on.
+ * Changes to different secrets combine; the same secret changed differently on both sides is a
+ * conflict, resolved per secret or for all with "ours"/"theirs". Values are compared in constant
+ * time; the plan names secrets, never values.
+ */
+import { constantTimeEqual } from "../secure/buffers.js";
+import type { SecretRecord, VaultContents } from "../vault/contents.js";
+
+export type Side = "ours" | "theirs";
+
+export interface Resolution {
+  /** Applies to every conflict not named in `perSecret`. */
+  all?: Side;
+  perSecret?: Map<string, Side>;
+}
+
+export interface MergePlan {
+  /** Secrets to take from theirs (undefined record = delete ours). */
+  takeTheirs: Map<string, SecretRecord | undefined>;
+  /** Conflicts settled by the resolution, with the side chosen. */
+  resolved: Map<string, Side>;
+  /** Conflicts the resolution did not settle: nothing may be written while any remain. */
+  conflicts: string[];
+}
+
+const same = (a?: SecretRecord, b?: SecretRecord) =>
+  a === undefined || b === undefined ? a === b : constantTimeEqual(a.value, b.value);
+
+/**
+ * `base` undefined means there is no common version (first pull into an existing vault): a
+ * secret on one side only is then an addition, and differing values are conflicts.
+ */
+export function planMerge(
+  base: VaultContents | undefined,
+  ours: VaultContents,
+  theirs: VaultContents,
+  resolution: Resolution = {},
+): MergePlan {
+  const plan: MergePlan = { takeTheirs: new Map(), resolved: new Map(), conflicts: [] };
+  const names = new Set([...ours.secrets.keys(), ...theirs.secrets.keys(), ...(base?.secrets.keys() ?? [])]);
+  for (const name of [...names].sort()) {
+    const o = ours.get(name);
+    const t = theirs.get(name);
+    if (same(o, t)) continue;
+    const b = base?.get(name);
+    const oursChanged = base ? !same(o, b) : o !== undefined;
+    const theirsChanged = base ? !same(t, b) : t !== undefined;
+    if (!oursChanged) {
+      plan.takeTheirs.set(name, t);
+      continue;
+    }
+    if (!theirsChanged) continue;
+    const side = resolution.perSecret?.get(name) ?? resolution.all;
+    if (!side) plan.conflicts.push(name);
+    else {
+      plan.resolved.set(name, side);
+      if (side === "theirs") plan.takeTheirs.set(name, t);
+    }
+  }
+  return plan;
+}
+
+/** Apply a conflict-free plan to `ours` (in place). Returns the names whose value changed. */
+export function applyMerge(ours: VaultContents, plan: MergePlan): string[] {
+  const changed: string[] = [];
+  // Deletions first, so a secret that became a folder on their side (or vice versa) fits.
+  for (const [name, record] of plan.takeTheirs) if (!record && ours.remove(name)) changed.push(name);
+  for (const [name, record] of plan.takeTheirs)
+    if (record) {
+      ours.remove(name);
+      ours.secrets.set(name, { ...record, value: Buffer.from(record.value) });
+      changed.push(name);
+    }
+  return changed;
+}

@@ -1,0 +1,196 @@
+/**
+ * Two homes, A and B, sync one remote — through S3 (moto_server; with and without bucket
+ * versioning) and through a path. No push is ever silently overwritten.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { makeSandbox, makeVault, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
+import { type Moto, startMoto } from "../helpers/moto.js";
+
+const sandboxes: Sandbox[] = [];
+let moto: Moto;
+const scratch = mkdtempSync(join(tmpdir(), "enclave-remote-"));
+
+before(async () => {
+  moto = await startMoto();
+});
+after(async () => {
+  for (const s of sandboxes) s.cleanup();
+  rmSync(scratch, { recursive: true, force: true });
+  await moto?.stop();
+});
+
+/** A sandbox whose CLI runs see the extra environment (moto's endpoint and credentials). */
+function withEnv(sb: Sandbox, extra: NodeJS.ProcessEnv): Sandbox {
+  Object.assign(sb.env, extra);
+  sandboxes.push(sb);
+  return sb;
+}
+
+async function names(sb: Sandbox): Promise<string[]> {
+  return (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
+}
+
+type RemoteCase = {
+  label: string;
+  url: () => Promise<string>;
+  env: () => NodeJS.ProcessEnv;
+  versioned: boolean;
+};
+
+const cases: RemoteCase[] = [
+  {
+    label: "S3 with bucket versioning",
+    versioned: true,
+    env: () => moto.env,
+    url: async () => {
+      await moto.createBucket("versioned", { versioned: true });
+      return "s3://versioned/team/vault.enc";
+    },
+  },
+  {
+    label: "S3 without versioning (history prefix)",
+    versioned: false,
+    env: () => moto.env,
+    url: async () => {
+      await moto.createBucket("plain");
+      return "s3://plain/vault.enc";
+    },
+  },
+  {
+    label: "a path remote",
+    versioned: false,
+    env: () => ({}),
+    url: async () => join(scratch, "usb-stick", "vault.enc"),
+  },
+];
+
+for (const c of cases) {
+  describe(c.label, () => {
+    let url: string;
+    let a: Sandbox;
+    let b: Sandbox;
+
+    before(async () => {
+      url = await c.url();
+      if (!url.startsWith("s3://"))
+        (await import("node:fs")).mkdirSync(join(scratch, "usb-stick"), { recursive: true });
+      a = withEnv(await makeVault(`sync-a-${sandboxes.length}`, { unlock: true }), c.env());
+      b = withEnv(makeSandbox(`sync-b-${sandboxes.length}`), c.env());
+    });
+
+    test("A pushes first; B, with an empty home, pulls it and unlocks", async () => {
+      await a.ok(["set", "shared/one"], { input: "1" });
+      await a.ok(["remote", "set", url]);
+      const first = JSON.parse(await a.ok(["push", "--json"]));
+      assert.equal(first.status, "pushed");
+      assert.equal(
+        JSON.parse(await a.ok(["push", "--json"])).status,
+        "up-to-date",
+        "an unchanged vault is not pushed again",
+      );
+      await b.ok(["remote", "set", url]);
+      assert.equal(JSON.parse(await b.ok(["pull", "--json"])).status, "cloned");
+      await b.ok(["unlock", "--passphrase-file", b.passFile]);
+      assert.equal(await b.ok(["get", "shared/one"]), "1");
+    });
+
+    test("B's stale push exits 5 and the remote keeps A's change; B pulls, merges, pushes", async () => {
+      await a.ok(["set", "from-a"], { input: "A" });
+      await a.ok(["push"]);
+      await b.ok(["set", "from-b"], { input: "B" });
+      const stale = await b.run(["push"]);
+      assert.equal(stale.code, 5, stale.stderr);
+      assert.match(stale.stderr, /enclave pull/);
+      // The remote still holds A's change: a third home sees it.
+      const c3 = withEnv(makeSandbox(`sync-c-${sandboxes.length}`), c.env());
+      await c3.ok(["remote", "set", url]);
+      await c3.ok(["pull"]);
+      await c3.ok(["unlock", "--passphrase-file", c3.passFile]);
+      assert.deepEqual(await names(c3), ["from-a", "shared/one"]);
+      // B merges by secret: A's new secret and B's own combine.
+      const merged = JSON.parse(await b.ok(["pull", "--json"]));
+      assert.equal(merged.status, "merged");
+      assert.equal(merged.needsPush, true);
+      assert.deepEqual(await names(b), ["from-a", "from-b", "shared/one"]);
+      assert.equal(readFileSync(join(b.runtimeDir, "from-a"), "utf8"), "A", "the RAM copy follows the pull");
+      await b.ok(["push"]);
+      // A only has to fast-forward.
+      const ff = JSON.parse(await a.ok(["pull", "--json"]));
+      assert.equal(ff.status, "fast-forward");
+      assert.deepEqual(ff.updated, ["from-b"]);
+      assert.equal(readFileSync(join(a.runtimeDir, "from-b"), "utf8"), "B");
+    });
+
+    test("the same secret changed on both sides is a conflict that names it, settled either way", async () => {
+      await a.ok(["set", "x"], { input: "A1" });
+      await a.ok(["push"]);
+      await b.ok(["set", "x"], { input: "B1" });
+      const conflict = await b.run(["pull"]);
+      assert.equal(conflict.code, 5);
+      assert.match(conflict.stderr, /"x"/);
+      assert.match(conflict.stderr, /--ours or --theirs/);
+      assert.equal(await b.ok(["get", "x"]), "B1", "nothing changed on conflict");
+      await b.ok(["pull", "--theirs"]);
+      assert.equal(await b.ok(["get", "x"]), "A1");
+      // And the other way, per secret.
+      await a.ok(["set", "x"], { input: "A2" });
+      await a.ok(["push"]);
+      await b.ok(["set", "x"], { input: "B2" });
+      await b.ok(["pull", "--take", "x=ours"]);
+      assert.equal(await b.ok(["get", "x"]), "B2");
+      await b.ok(["push"]);
+      await a.ok(["pull"]);
+      assert.equal(await a.ok(["get", "x"]), "B2");
+    });
+
+    test("a locked vault with local changes refuses to merge (exit 6) and keeps both sides", async () => {
+      await a.ok(["set", "y"], { input: "from a" });
+      await a.ok(["push"]);
+      await b.ok(["set", "z"], { input: "from b" });
+      await b.ok(["lock"]);
+      const r = await b.run(["pull"]);
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.stderr, /unlock/);
+      await b.ok(["unlock", "--passphrase-file", b.passFile]);
+      await b.ok(["pull"]);
+      assert.ok((await names(b)).includes("y") && (await names(b)).includes("z"));
+      await b.ok(["push"]);
+    });
+
+    test("history lists versions and restore brings an old one back", async () => {
+      const h = JSON.parse(await a.ok(["history", "--json"]));
+      assert.equal(h.storage === "s3-versioning", c.versioned, `storage ${h.storage}`);
+      assert.ok(h.versions.length >= 6, `versions: ${h.versions.length}`);
+      assert.equal(h.versions.filter((v: { current: boolean }) => v.current).length, 1);
+      const oldest = h.versions.at(-1).id;
+      await a.ok(["pull"]);
+      await a.ok(["restore", oldest, "--push"]);
+      assert.deepEqual(await names(a), ["shared/one"]);
+      assert.equal(existsSync(join(a.runtimeDir, "from-a")), false, "RAM follows the restore");
+      const after = JSON.parse(await a.ok(["history", "--json"]));
+      assert.equal(
+        after.versions.length,
+        h.versions.length + 1,
+        "the restore is a new version, nothing is lost",
+      );
+      await b.ok(["pull"]);
+      assert.deepEqual(await names(b), ["shared/one"]);
+    });
+
+    test("the remote holds ciphertext only: no secret names or values in its bytes", async () => {
+      await a.ok(["set", "visible-name-canary"], { input: "visible-value-canary" });
+      await a.ok(["push"]);
+      const d = withEnv(makeSandbox(`sync-d-${sandboxes.length}`), c.env());
+      await d.ok(["remote", "set", url]);
+      await d.ok(["pull"]);
+      const bytes = readFileSync(d.vaultFile);
+      assert.equal(bytes.indexOf("visible-name-canary"), -1);
+      assert.equal(bytes.indexOf("visible-value-canary"), -1);
+      assert.equal(bytes.indexOf(PASSPHRASE), -1);
+    });
+  });
+}
