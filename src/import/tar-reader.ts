@@ -7,7 +7,7 @@
  * Parsing is done by tar-stream (ustar, pax and GNU long names); this module decides what each
  * entry is allowed to become.
  */
-import { extract, type Headers } from "tar-stream";
+import { extract, type Header } from "tar-stream";
 import { concatAndWipe, wipe } from "../secure/buffers.js";
 
 export interface TarFile {
@@ -47,7 +47,7 @@ export function normalizeEntryPath(name: string): { path: string } | { problem: 
 }
 
 /** Why an entry of this type is not imported, or undefined for a regular file or a directory. */
-function typeProblem(h: Headers): string | undefined {
+function typeProblem(h: Header): string | undefined {
   switch (h.type) {
     case "file":
     case "contiguous-file":
@@ -68,10 +68,10 @@ function typeProblem(h: Headers): string | undefined {
 }
 
 /** Read an entry's data into one Buffer, wiping the pieces it came in. */
-async function readEntryData(entry: AsyncIterable<Buffer>): Promise<Buffer> {
+async function readEntryData(entry: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   try {
-    for await (const chunk of entry) chunks.push(chunk);
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
   } catch (e) {
     wipe(...chunks);
     throw e;
@@ -80,8 +80,8 @@ async function readEntryData(entry: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 /** Consume and wipe an entry's data without keeping it. */
-async function discardEntryData(entry: AsyncIterable<Buffer>): Promise<void> {
-  for await (const chunk of entry) wipe(chunk);
+async function discardEntryData(entry: AsyncIterable<unknown>): Promise<void> {
+  for await (const chunk of entry) wipe(chunk as Buffer);
 }
 
 /**
@@ -89,12 +89,15 @@ async function discardEntryData(entry: AsyncIterable<Buffer>): Promise<void> {
  * file data copied out of them is wiped in place; the caller still wipes the chunks afterwards.
  * At most `maxEntries` entries of any kind are read; more is a TarReadError.
  */
-export async function readTar(chunks: Iterable<Buffer>, limits: { maxEntries: number }): Promise<TarContents> {
+export async function readTar(
+  chunks: Iterable<Buffer>,
+  limits: { maxEntries: number },
+): Promise<TarContents> {
   const out: TarContents = { files: [], skipped: [], directories: [] };
   const parser = extract();
   // The data is already in memory: queue it all; tar-stream hands out entries as it parses.
   for (const c of chunks) parser.write(c);
-  parser.end();
+  parser.end(undefined);
   let count = 0;
   try {
     for await (const entry of parser) {
