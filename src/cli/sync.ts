@@ -7,7 +7,7 @@ import { loadConfig, saveConfig } from "../config/config.js";
 import { UsageError } from "../errors.js";
 import type { Side } from "../remote/merge.js";
 import type { AwsOptions } from "../remote/s3-client.js";
-import { SyncService } from "../remote/sync.js";
+import type { SyncService } from "../remote/sync.js";
 import { parseRemoteUrl } from "../remote/url.js";
 import { VaultService } from "../vault/service.js";
 import { formatBytes, info, printJson, table } from "./output.js";
@@ -34,8 +34,17 @@ function withAwsOptions(cmd: Command): Command {
     );
 }
 
-export function syncService(aws: AwsOptions = {}): SyncService {
-  return new SyncService(new VaultService({ notice: info }), aws);
+/** The AWS SDK takes ~130 ms to load: only sync commands pay for it. */
+async function loadSync(): Promise<typeof import("../remote/sync.js")> {
+  return import("../remote/sync.js");
+}
+
+export async function syncService(
+  aws: AwsOptions = {},
+  vault = new VaultService({ notice: info }),
+): Promise<SyncService> {
+  const { SyncService } = await loadSync();
+  return new SyncService(vault, aws);
 }
 
 /** After a changing command: push when asked to (flag) or configured to (autoPush). */
@@ -43,7 +52,7 @@ export async function autoPush(vault: VaultService, flag: boolean | undefined): 
   const config = loadConfig(vault.paths.configFile);
   if (!(flag ?? config.autoPush) || (!config.remote && !flag)) return;
   try {
-    const r = await new SyncService(vault).push();
+    const r = await (await syncService({}, vault)).push();
     info(r.status === "pushed" ? `pushed to ${r.remote}` : `${r.remote} is up to date`);
   } catch (e) {
     info("the change is saved locally, but pushing it failed:");
@@ -113,7 +122,7 @@ export function registerSyncCommands(program: Command): void {
   )
     .option("--json", "print the result as JSON")
     .action(async (o: AwsFlags & { json?: boolean }) => {
-      const r = await syncService(awsOf(o)).push();
+      const r = await (await syncService(awsOf(o))).push();
       if (o.json) return printJson(r);
       info(
         r.status === "pushed"
@@ -137,7 +146,7 @@ export function registerSyncCommands(program: Command): void {
       .option("--json", "print the result as JSON"),
   ).action(async (o: AwsFlags & { ours?: boolean; theirs?: boolean; take: string[]; json?: boolean }) => {
     if (o.ours && o.theirs) throw new UsageError("--ours and --theirs exclude each other");
-    const r = await syncService(awsOf(o)).pull({
+    const r = await (await syncService(awsOf(o))).pull({
       all: o.ours ? "ours" : o.theirs ? "theirs" : undefined,
       perSecret: parseTakes(o.take),
     });
@@ -156,7 +165,7 @@ export function registerSyncCommands(program: Command): void {
   withAwsOptions(program.command("history").description("list the remote's previous versions"))
     .option("--json", "print as JSON")
     .action(async (o: AwsFlags & { json?: boolean }) => {
-      const h = await syncService(awsOf(o)).history();
+      const h = await (await syncService(awsOf(o))).history();
       if (o.json) return printJson(h);
       if (h.versions.length === 0) return info(`no versions of ${h.remote} yet`);
       process.stdout.write(
@@ -176,7 +185,7 @@ export function registerSyncCommands(program: Command): void {
       .option("--force", "drop local changes that were not pushed")
       .option("--push", "push the restored vault right away"),
   ).action(async (version: string, o: AwsFlags & { force?: boolean; push?: boolean }) => {
-    const sync = syncService(awsOf(o));
+    const sync = await syncService(awsOf(o));
     const r = await sync.restore(version, { force: o.force });
     info(
       `restored version ${r.version} of ${r.remote} locally${r.updated.length ? `; changed: ${r.updated.join(", ")}` : ""}`,

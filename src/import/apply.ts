@@ -1,8 +1,7 @@
 /**
  * Putting imported secrets into the enclave vault (any source: TazPod today). Every check — names
  * with the prefix, clashes with existing secrets, folder conflicts — runs before the first write,
- * so a refused import writes nothing. The writes then go through VaultService's public API, one
- * set() per secret (see the note on applyPlan about atomicity).
+ * so a refused import writes nothing. The write is one VaultService.setMany: all or nothing.
  */
 import { EnclaveError, UsageError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
@@ -101,27 +100,15 @@ function refusalOf(plan: Plan, overwrite: boolean): EnclaveError | undefined {
   return undefined;
 }
 
-/**
- * Store every planned secret. NOTE: VaultService has no batch write, so this is one set() (one
- * vault rewrite) per secret: all checks passed beforehand, but an I/O failure (or the session
- * expiring) midway leaves the secrets stored so far — the error says which.
- */
+/** Store every planned secret in one vault write: all of them, or none if anything fails. */
 async function applyPlan(svc: VaultService, plan: Plan): Promise<void> {
-  let done = 0;
-  try {
-    for (const [i, item] of plan.items.entries()) {
-      const r = await svc.set(item.name, plan.values[i]!); // set() wipes the value it is given
-      item.changed = r.changed;
-      done++;
-    }
-  } catch (e) {
-    const stored = plan.items.slice(0, done).map((it) => it.name);
-    throw new EnclaveError(
-      `${(e as Error).message} — the import stopped after ${done} of ${plan.items.length} secret(s)` +
-        (done ? ` (stored: ${listed(stored)})` : " (nothing was stored)"),
-      e instanceof EnclaveError ? e.exitCode : 1,
-    );
-  }
+  const outcomes = await svc.setMany(
+    plan.items.map((item, i) => ({ name: item.name, value: plan.values[i]! })),
+    { overwrite: true }, // clashes were already refused (or allowed with --overwrite) by refusalOf
+  );
+  outcomes.forEach((o, i) => {
+    plan.items[i]!.changed = o.changed;
+  });
 }
 
 /**

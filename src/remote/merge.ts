@@ -68,8 +68,7 @@ export function applyMerge(ours: VaultContents, plan: MergePlan): string[] {
   for (const [name, record] of plan.takeTheirs) if (!record && ours.remove(name)) changed.push(name);
   for (const [name, record] of plan.takeTheirs)
     if (record) {
-      ours.remove(name);
-      ours.secrets.set(name, { ...record, value: Buffer.from(record.value) });
+      ours.putRecord(name, { ...record, value: Buffer.from(record.value) });
       changed.push(name);
     }
   return changed;

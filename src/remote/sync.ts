@@ -12,7 +12,6 @@ import { AuthError, ConflictError, EnclaveError, UsageError, VaultLockedError } 
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { VaultContents } from "../vault/contents.js";
 import { parseContainer } from "../vault/format.js";
-import { folderConflict } from "../vault/names.js";
 import { closeVault, decryptContents, type OpenVault, saveVault } from "../vault/open-vault.js";
 import type { VaultService } from "../vault/service.js";
 import { sha256Hex } from "./file-remote.js";
@@ -153,7 +152,7 @@ export class SyncService {
           result.updated = applyMerge(v.contents, plan);
           result.resolved = [...plan.resolved].map(([name, side]) => ({ name, side }));
           for (const name of v.contents.secrets.keys()) {
-            const clash = folderConflict(name, v.contents.secrets.keys());
+            const clash = v.contents.folderClash(name);
             if (clash)
               throw new ConflictError(
                 `the merge would make "${name}" both a secret and a folder ("${clash}"); nothing was changed`,

@@ -23,23 +23,34 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
-import { z } from "zod";
 import { EnclaveError } from "../errors.js";
+import { checkMemoryFs } from "../platform/memory-fs.js";
 import { wipe } from "../secure/buffers.js";
 import { KEY_LENGTH } from "./kdf.js";
 import { nameProblem } from "./names.js";
 
 export const MARKER_DIR = ".enclave";
 
-const SessionSchema = z.object({
-  version: z.literal(1),
-  vaultFile: z.string(),
-  vaultId: z.string(),
-  createdAt: z.string(),
-  expiresAt: z.string(),
-  link: z.string().optional(),
-});
-export type SessionInfo = z.infer<typeof SessionSchema>;
+/** `.enclave/session.json`: written only by enclave, into a private directory. */
+export interface SessionInfo {
+  version: 1;
+  vaultFile: string;
+  vaultId: string;
+  createdAt: string;
+  expiresAt: string;
+  link?: string;
+}
+
+/** Checked by hand rather than with zod: this runs on every command, and zod takes ~70 ms to load. */
+function asSessionInfo(v: unknown): SessionInfo | undefined {
+  const o = v as Partial<Record<keyof SessionInfo, unknown>> | null;
+  if (typeof o !== "object" || o === null || o.version !== 1) return undefined;
+  for (const k of ["vaultFile", "vaultId", "createdAt", "expiresAt"] as const)
+    if (typeof o[k] !== "string") return undefined;
+  if (Number.isNaN(Date.parse(o.expiresAt as string))) return undefined;
+  if (o.link !== undefined && typeof o.link !== "string") return undefined;
+  return o as SessionInfo;
+}
 
 export interface ActiveSession {
   info: SessionInfo;
@@ -120,12 +131,13 @@ export class RuntimeDir {
   /** The committed session, if any. Does not judge expiry. */
   readSession(): ActiveSession | undefined {
     if (!existsSync(this.sessionFile)) return undefined;
-    let info: SessionInfo;
+    let info: SessionInfo | undefined;
     try {
-      info = SessionSchema.parse(JSON.parse(readFileSync(this.sessionFile, "utf8")));
+      info = asSessionInfo(JSON.parse(readFileSync(this.sessionFile, "utf8")));
     } catch {
       return undefined;
     }
+    if (!info) return undefined;
     let masterKey: Buffer;
     try {
       masterKey = readFileSync(this.keyFile);
@@ -207,7 +219,7 @@ export class RuntimeDir {
 
   removeSecret(name: string): void {
     const p = this.secretPath(name);
-    if (existsSync(p)) scrubAndUnlink(p);
+    if (existsSync(p)) (checkMemoryFs(this.dir).inMemory ? unlinkSync : scrubAndUnlink)(p);
     // Drop folders the removal left empty, up to the runtime directory itself.
     for (let d = dirname(p); d !== this.dir && d.startsWith(this.dir + sep); d = dirname(d)) {
       if (readdirSync(d).length > 0) break;
@@ -233,25 +245,31 @@ export class RuntimeDir {
     return out;
   }
 
-  /** Overwrite every file with zeros, unlink it, remove the directory. Only for marked directories. */
+  /**
+   * Remove every file and the directory. Only for marked directories. Files are overwritten with
+   * zeros first when the directory is on a disk (--allow-disk); on tmpfs/ramfs an unlinked file's
+   * pages go straight back to the kernel, which zeroes them before any reuse, so scrubbing there
+   * would only double the cost of locking a large vault.
+   */
   wipe(): void {
     if (!this.exists()) return;
     if (!this.hasMarker())
       throw new EnclaveError(`refusing to wipe ${this.dir}: it is not an enclave runtime directory`);
+    const remove = checkMemoryFs(this.dir).inMemory ? unlinkSync : scrubAndUnlink;
     const walk = (d: string) => {
       for (const ent of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, ent.name);
         if (ent.isDirectory()) {
           walk(p);
           rmdirSync(p);
-        } else if (ent.isFile()) scrubAndUnlink(p);
+        } else if (ent.isFile()) remove(p);
         else unlinkSync(p);
       }
     };
     // The key goes first: once it is gone, no half-wiped directory can be written back.
-    if (existsSync(this.keyFile)) scrubAndUnlink(this.keyFile);
+    if (existsSync(this.keyFile)) remove(this.keyFile);
     walk(this.dir);
-    rmSync(this.dir, { recursive: true, force: true });
+    rmdirSync(this.dir);
   }
 
   private mkdirs(d: string, made: Set<string>): void {

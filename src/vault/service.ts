@@ -77,6 +77,13 @@ export interface VaultStatus {
   swapActive: boolean;
 }
 
+export interface SetOutcome {
+  name: string;
+  created: boolean;
+  /** False when the stored value was already identical. */
+  changed: boolean;
+}
+
 export interface SecretListing {
   name: string;
   size: number;
@@ -241,29 +248,54 @@ export class VaultService {
 
   /** Store a value; the service takes ownership of `value` and wipes it. */
   async set(name: string, value: Buffer): Promise<{ created: boolean; changed: boolean }> {
-    return this.withUnlocked(true, (v) => {
-      const created = !v.contents.secrets.has(name);
-      const previous = this.runtime.readSecret(name);
-      const stored = Buffer.from(value); // the vault owns its own copy
-      wipe(value);
-      const changed = v.contents.set(name, stored, this.now());
-      if (!changed) {
-        wipe(previous);
-        return { created, changed };
-      }
-      this.runtime.writeSecret(name, stored);
-      try {
-        saveVault(this.store, v);
-      } catch (e) {
-        // Roll the RAM view back so it does not claim a value the vault never got.
-        if (previous) this.runtime.writeSecret(name, previous);
-        else this.runtime.removeSecret(name);
-        throw e;
-      } finally {
-        wipe(previous);
-      }
-      return { created, changed };
-    });
+    const [r] = await this.setMany([{ name, value }], { overwrite: true });
+    return { created: r!.created, changed: r!.changed };
+  }
+
+  /**
+   * Store several secrets in one vault write: all of them or none (an invalid name, a clash
+   * without `overwrite`, a folder conflict or a failed write leaves the vault as it was).
+   * The service takes ownership of every value and wipes it.
+   */
+  async setMany(
+    entries: { name: string; value: Buffer }[],
+    opts: { overwrite?: boolean } = {},
+  ): Promise<SetOutcome[]> {
+    try {
+      return await this.withUnlocked(true, (v) => {
+        const clashes = opts.overwrite
+          ? []
+          : entries.filter((e) => v.contents.secrets.has(e.name)).map((e) => e.name);
+        if (clashes.length > 0)
+          throw new EnclaveError(
+            `nothing was stored: ${clashes.length} name(s) already exist: ${clashes.slice(0, 20).join(", ")}` +
+              `${clashes.length > 20 ? ", …" : ""}. Allow overwriting, or choose other names`,
+          );
+        const now = this.now();
+        const outcomes: SetOutcome[] = entries.map((e) => {
+          const created = !v.contents.secrets.has(e.name);
+          // The vault owns its own copy; a failure below discards the in-memory contents whole.
+          return { name: e.name, created, changed: v.contents.set(e.name, Buffer.from(e.value), now) };
+        });
+        const changed = outcomes.filter((o) => o.changed).map((o) => o.name);
+        if (changed.length === 0) return outcomes;
+        const previous = new Map(changed.map((n) => [n, this.runtime.readSecret(n)]));
+        try {
+          for (const n of changed) this.runtime.writeSecret(n, v.contents.get(n)!.value);
+          saveVault(this.store, v);
+        } catch (e) {
+          // Roll the RAM view back so it does not claim values the vault never got.
+          for (const [n, old] of previous)
+            old ? this.runtime.writeSecret(n, old) : this.runtime.removeSecret(n);
+          throw e;
+        } finally {
+          for (const old of previous.values()) wipe(old);
+        }
+        return outcomes;
+      });
+    } finally {
+      for (const e of entries) wipe(e.value);
+    }
   }
 
   /** A copy of the value; the caller wipes it. */
