@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EnclaveError, ExitCode } from "../errors.js";
 import { registerImportCommands } from "./import.js";
+import { registerShamirCommands } from "./shamir.js";
 import { registerSyncCommands } from "./sync.js";
 import { registerVaultCommands } from "./vault.js";
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerVaultCommands(program);
   registerSyncCommands(program);
   registerImportCommands(program);
+  registerShamirCommands(program);
   return program;
 }
 
