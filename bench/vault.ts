@@ -23,7 +23,18 @@ import { makeSandbox, randomPassphrase, type Sandbox } from "./lib/sandbox.js";
 import { formatMs, formatStats, round, type Stats, sampleRuns, summarize, timed } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
 
-const SIZES = [10, 1_000, 10_000];
+/**
+ * Folder layouts: "grouped" puts secrets in 100 folders (`team-NN/service-NNNN`), like a real
+ * vault; "folder-per-secret" (`svc/NNNN/token`) is the worst case for the RAM directory — one
+ * folder to create, read and remove per secret on top of the file itself.
+ */
+type Layout = "grouped" | "folder-per-secret";
+const CASES: { secrets: number; layout: Layout }[] = [
+  { secrets: 10, layout: "grouped" },
+  { secrets: 1_000, layout: "grouped" },
+  { secrets: 10_000, layout: "grouped" },
+  { secrets: 10_000, layout: "folder-per-secret" },
+];
 const REPS = Number(process.env.BENCH_REPS) || 5;
 const VALUE_BYTES = 64;
 /** The secret `set` adds; a fresh name, so every set creates a file and grows the vault. */
@@ -43,20 +54,26 @@ interface PreparedVault {
   kdf: KdfParams;
 }
 
-const secretName = (i: number) => `svc/${String(i).padStart(4, "0")}/token`;
+function secretName(i: number, layout: Layout): string {
+  const n = String(i).padStart(4, "0");
+  return layout === "grouped" ? `team-${String(i % 100).padStart(2, "0")}/service-${n}` : `svc/${n}/token`;
+}
 
 /**
- * Write a vault of `n` secrets with one KDF run. Records go straight into the map: contents.set()
- * checks each new name against all others for folder clashes, quadratic at 10,000 — and these
- * names cannot clash.
+ * Write a vault of `n` secrets with one KDF run. Records go straight into the map: these names
+ * are valid and cannot clash, so the per-set checks would only slow the set-up.
  */
-async function prepareVault(n: number): Promise<PreparedVault> {
+async function prepareVault(n: number, layout: Layout): Promise<PreparedVault> {
   const sandbox = makeSandbox(`n${n}`);
   const { store } = new VaultService({ env: sandbox.env });
   const now = Date.now();
   const contents = VaultContents.create(now);
   for (let i = 0; i < n; i++)
-    contents.secrets.set(secretName(i), { value: randomBytes(VALUE_BYTES), createdAt: now, updatedAt: now });
+    contents.secrets.set(secretName(i, layout), {
+      value: randomBytes(VALUE_BYTES),
+      createdAt: now,
+      updatedAt: now,
+    });
   const v: OpenVault = { contents, ...(await newKeyMaterial(sandbox.passphrase, DEFAULT_KDF)) };
   try {
     await store.withLock(() => saveVault(store, v));
@@ -158,16 +175,18 @@ async function measureDriver(driver: Driver, vault: PreparedVault): Promise<OpSt
 
 interface SizeResult {
   secrets: number;
+  layout: Layout;
   vaultFileBytes: number;
   library: OpStats;
   cli: OpStats;
 }
 
-async function measureSize(n: number): Promise<SizeResult> {
-  const vault = await prepareVault(n);
+async function measureSize(n: number, layout: Layout): Promise<SizeResult> {
+  const vault = await prepareVault(n, layout);
   try {
     return {
       secrets: n,
+      layout,
       vaultFileBytes: vault.bytes.length,
       library: await measureDriver(libraryDriver(vault.sandbox), vault),
       cli: await measureDriver(cliDriver(vault.sandbox), vault),
@@ -197,7 +216,7 @@ interface TargetCheck {
 
 /** Each of unlock-minus-KDF, set and lock, by its median, must stay under the limit. */
 function checkTarget(sizes: SizeResult[], path: Path): TargetCheck {
-  const at = sizes.find((s) => s.secrets === TARGET.secrets);
+  const at = sizes.find((s) => s.secrets === TARGET.secrets && s.layout === "grouped");
   if (!at) throw new Error(`no measurement at ${TARGET.secrets} secrets`);
   const ops = at[path];
   const medians = { unlockMinusKdf: ops.unlockMinusKdf.median, set: ops.set.median, lock: ops.lock.median };
@@ -223,11 +242,12 @@ function machineInfo() {
 
 function operationsTable(sizes: SizeResult[], path: Path): string {
   return renderTable(
-    ["secrets", "unlock", "KDF alone", "unlock − KDF", "set", "lock"],
+    ["secrets", "layout", "unlock", "KDF alone", "unlock − KDF", "set", "lock"],
     sizes.map((s) => {
       const o = s[path];
       return [
         s.secrets.toLocaleString("en-US"),
+        s.layout,
         ...[o.unlock, o.kdf, o.unlockMinusKdf, o.set, o.lock].map(formatStats),
       ];
     }),
@@ -283,8 +303,8 @@ function report(r: {
     "KDF against OWASP Password Storage Cheat Sheet (same code, same run):",
     kdfTable(r.kdf),
     "",
-    `target: everything but the KDF under ${TARGET.ms} ms at ${TARGET.secrets.toLocaleString("en-US")} secrets ` +
-      "(unlock − KDF, set and lock each, by median):",
+    `target: everything but the KDF under ${TARGET.ms} ms at ${TARGET.secrets.toLocaleString("en-US")} secrets, ` +
+      "grouped layout (unlock − KDF, set and lock each, by median):",
     targetLine("library", r.target.library),
     targetLine("cli", r.target.cli),
     "",
@@ -309,7 +329,7 @@ async function main(): Promise<void> {
     enclave: await measureStartup([CLI, "--version"]),
   };
   const sizes: SizeResult[] = [];
-  for (const n of SIZES) sizes.push(await measureSize(n));
+  for (const c of CASES) sizes.push(await measureSize(c.secrets, c.layout));
   const target = { library: checkTarget(sizes, "library"), cli: checkTarget(sizes, "cli") };
   const elapsedSeconds = (performance.now() - started) / 1000;
   const results = { machine, sizes, startup, kdf, target, elapsedSeconds, loadAverageAtEnd: load1() };

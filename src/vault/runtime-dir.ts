@@ -64,6 +64,10 @@ export interface RuntimeScan {
   ignored: string[];
   /** Files whose path is not a valid secret name, and symlinks: would be lost on lock. */
   invalid: string[];
+  /** Every non-folder entry and every folder seen (folders deepest first), so a wipe right after
+   * the scan needs no second walk. */
+  entries: { path: string; isFile: boolean }[];
+  folders: string[];
 }
 
 export class RuntimeDir {
@@ -229,19 +233,27 @@ export class RuntimeDir {
 
   /** Everything a user or script left in the directory, for `lock` to save. */
   scan(): RuntimeScan {
-    const out: RuntimeScan = { files: new Map(), ignored: [], invalid: [] };
-    const walk = (d: string) => {
+    const out: RuntimeScan = { files: new Map(), ignored: [], invalid: [], entries: [], folders: [] };
+    const walk = (d: string, prefix: string) => {
       for (const ent of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, ent.name);
-        const rel = relative(this.dir, p).split(sep).join("/");
+        const rel = prefix + ent.name;
         if (p === this.marker) continue;
+        if (ent.isDirectory()) {
+          if (ent.name.startsWith(".")) out.ignored.push(rel);
+          else {
+            walk(p, `${rel}/`);
+            out.folders.push(p);
+          }
+          continue;
+        }
+        out.entries.push({ path: p, isFile: ent.isFile() });
         if (ent.name.startsWith(".")) out.ignored.push(rel);
-        else if (ent.isDirectory()) walk(p);
         else if (!ent.isFile() || nameProblem(rel)) out.invalid.push(rel);
         else out.files.set(rel, readFileSync(p));
       }
     };
-    walk(this.dir);
+    walk(this.dir, "");
     return out;
   }
 
@@ -251,11 +263,27 @@ export class RuntimeDir {
    * pages go straight back to the kernel, which zeroes them before any reuse, so scrubbing there
    * would only double the cost of locking a large vault.
    */
-  wipe(): void {
+  wipe(scanned?: RuntimeScan): void {
     if (!this.exists()) return;
     if (!this.hasMarker())
       throw new EnclaveError(`refusing to wipe ${this.dir}: it is not an enclave runtime directory`);
     const remove = checkMemoryFs(this.dir).inMemory ? unlinkSync : scrubAndUnlink;
+    if (scanned) {
+      // Fast path: remove what the scan saw; anything that appeared since is caught by the walk below.
+      if (existsSync(this.keyFile)) remove(this.keyFile);
+      for (const e of scanned.entries)
+        try {
+          (e.isFile ? remove : unlinkSync)(e.path);
+        } catch {
+          // already gone
+        }
+      for (const d of scanned.folders)
+        try {
+          rmdirSync(d);
+        } catch {
+          // not empty after all: the walk below handles it
+        }
+    }
     const walk = (d: string) => {
       for (const ent of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, ent.name);
@@ -272,9 +300,15 @@ export class RuntimeDir {
     rmdirSync(this.dir);
   }
 
+  /** mkdir -p with a cache of what exists: one plain mkdir per new folder (10,000 folders add up). */
   private mkdirs(d: string, made: Set<string>): void {
     if (made.has(d)) return;
-    mkdirSync(d, { recursive: true, mode: 0o700 });
+    this.mkdirs(dirname(d), made);
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
     made.add(d);
   }
 }

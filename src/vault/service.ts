@@ -26,7 +26,7 @@ import {
   openWithPassphrase,
   saveVault,
 } from "./open-vault.js";
-import { type ActiveSession, RuntimeDir } from "./runtime-dir.js";
+import { type ActiveSession, RuntimeDir, type RuntimeScan } from "./runtime-dir.js";
 import { VaultStore } from "./store.js";
 
 export const MIN_PASSPHRASE_BYTES = 8;
@@ -451,6 +451,7 @@ export class VaultService {
       this.sessionForThisVault(); // throws the explanatory error
     }
     result.wasUnlocked = s !== undefined;
+    let scanned: RuntimeScan | undefined;
     if (s && !opts.discard) {
       let v: OpenVault;
       try {
@@ -465,13 +466,13 @@ export class VaultService {
         wipe(s.masterKey);
       }
       try {
-        this.savePendingChanges(v, result);
+        scanned = this.savePendingChanges(v, result);
       } finally {
         closeVault(v);
       }
     } else if (s) wipe(s.masterKey);
     if (s?.info.link) this.removeLink(s.info.link);
-    this.runtime.wipe();
+    this.runtime.wipe(scanned);
     return result;
   }
 
@@ -507,7 +508,7 @@ export class VaultService {
     }
   }
 
-  private savePendingChanges(v: OpenVault, result: LockResult): void {
+  private savePendingChanges(v: OpenVault, result: LockResult): RuntimeScan {
     const scan = this.runtime.scan();
     try {
       if (scan.invalid.length > 0)
@@ -529,6 +530,7 @@ export class VaultService {
         }
       result.discarded = scan.ignored;
       if (result.added.length + result.changed.length + result.removed.length > 0) saveVault(this.store, v);
+      return scan;
     } finally {
       for (const b of scan.files.values()) wipe(b);
     }
