@@ -22,7 +22,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { EnclaveError } from "../errors.js";
 import { checkMemoryFs } from "../platform/memory-fs.js";
 import { wipe } from "../secure/buffers.js";
