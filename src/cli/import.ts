@@ -10,6 +10,7 @@ import { wipe } from "../secure/buffers.js";
 import { VaultService } from "../vault/service.js";
 import { readPassphrase } from "./input.js";
 import { formatBytes, info, printJson, table } from "./output.js";
+import { autoPush } from "./sync.js";
 
 interface TazpodOptions {
   passphraseFile?: string;
@@ -17,6 +18,7 @@ interface TazpodOptions {
   dryRun?: boolean;
   overwrite?: boolean;
   json?: boolean;
+  push?: boolean;
 }
 
 export function registerImportCommands(program: Command): void {
@@ -35,6 +37,8 @@ export function registerImportCommands(program: Command): void {
     .option("--prefix <p>", "import every secret under P/ (e.g. tazpod)")
     .option("--dry-run", "list what would be imported (names and sizes, never values); change nothing")
     .option("--overwrite", "replace secrets that already exist (refused by default)")
+    .option("--push", "push the vault to its remote afterwards (default: autoPush in config.yaml)")
+    .option("--no-push", "do not push, even with autoPush set")
     .option("--json", "print the result as JSON")
     .action(async (file: string, o: TazpodOptions) => {
       normalizePrefix(o.prefix); // a bad prefix is a usage error before anything else
@@ -56,6 +60,7 @@ export function registerImportCommands(program: Command): void {
       if (o.json) printJson({ file, topFolder: contents.topFolder, ...r });
       else printText(r, contents.topFolder);
       if (r.refusal) throw new EnclaveError(r.refusal);
+      if (!r.dryRun && r.secrets.some((x) => x.changed)) await autoPush(svc, o.push);
     });
 }
 

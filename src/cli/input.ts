@@ -44,6 +44,8 @@ export interface PassphraseSource {
   prompt: string;
   /** Ask twice on a terminal (new passphrases). */
   confirm?: boolean;
+  /** Drop keystrokes typed before the prompt appeared (bootstrap, after a login step). */
+  discardTypeAhead?: boolean;
   warn: (m: string) => void;
 }
 
@@ -56,7 +58,7 @@ export async function readPassphrase(src: PassphraseSource): Promise<Buffer> {
       throw new UsageError(
         "no terminal to ask for the passphrase; use --passphrase-file PATH (or - for stdin)",
       );
-    pass = await readHidden(src.prompt);
+    pass = await readHidden(src.prompt, { discardTypeAhead: src.discardTypeAhead });
     if (src.confirm) {
       const again = await readHidden("Repeat the passphrase: ");
       const same = constantTimeEqual(pass, again);

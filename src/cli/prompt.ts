@@ -16,12 +16,27 @@ export function stdinIsTerminal(): boolean {
   return Boolean(process.stdin.isTTY);
 }
 
-export async function readHidden(prompt: string): Promise<Buffer> {
+/**
+ * Throw away whatever is already waiting on the terminal: keystrokes typed while a previous step
+ * (a browser login) had the user's attention must not become the start of a passphrase.
+ */
+async function discardPendingInput(stdin: NodeJS.ReadStream, ms: number): Promise<void> {
+  const drop = (chunk: Buffer) => wipe(chunk);
+  stdin.on("data", drop);
+  await new Promise((r) => setTimeout(r, ms));
+  stdin.off("data", drop);
+}
+
+export async function readHidden(prompt: string, opts: { discardTypeAhead?: boolean } = {}): Promise<Buffer> {
   const stdin = process.stdin;
   if (!stdin.isTTY)
     throw new UsageError("no terminal to prompt on; use --passphrase-file PATH (or - for stdin)");
   // Raw mode (no echo) before the prompt appears, so nothing typed after it is ever echoed.
   stdin.setRawMode(true);
+  if (opts.discardTypeAhead) {
+    stdin.resume();
+    await discardPendingInput(stdin, 150);
+  }
   process.stderr.write(prompt);
   let buf = Buffer.alloc(256);
   let len = 0;

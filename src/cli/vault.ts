@@ -12,11 +12,12 @@ import { reapWhenExpired } from "../vault/reaper.js";
 import { VaultService } from "../vault/service.js";
 import { readPassphrase, readSecretValue, readTwoLinesFromStdin } from "./input.js";
 import { formatBytes, info, printJson, table } from "./output.js";
+import { autoPush } from "./sync.js";
 
 const service = () => new VaultService({ notice: info });
 
 /** Start the detached expiry reaper for this session, unless one is already watching it. */
-function startReaper(svc: VaultService): void {
+export function startReaper(svc: VaultService): void {
   if (svc.runtime.liveReaper()) return;
   // cwd "/" so the long-lived reaper keeps no directory (or mount) of the caller busy.
   const child = spawn(process.execPath, [process.argv[1]!, "_reap"], {
@@ -100,9 +101,13 @@ export function registerVaultCommands(program: Command): void {
     .command("lock")
     .description("save changes made in the runtime directory, then wipe and remove it")
     .option("--discard", "wipe without saving changes made in the runtime directory")
+    .option("--push", "push the vault to its remote afterwards (default: autoPush in config.yaml)")
+    .option("--no-push", "do not push, even with autoPush set")
     .option("--json", "print the result as JSON")
-    .action(async (o: { discard?: boolean; json?: boolean }) => {
-      const r = await service().lock({ discard: o.discard });
+    .action(async (o: { discard?: boolean; json?: boolean; push?: boolean }) => {
+      const svc = service();
+      const r = await svc.lock({ discard: o.discard });
+      if (r.added.length + r.changed.length + r.removed.length > 0) await autoPush(svc, o.push);
       if (o.json) return printJson(r);
       if (!r.wasUnlocked) return info("not unlocked; nothing to do");
       const saved = [
@@ -139,12 +144,15 @@ export function registerVaultCommands(program: Command): void {
     .description("store a secret (value from a hidden prompt, --from-file, or piped stdin — never argv)")
     .argument("<name>", "secret name, e.g. github/token (becomes <runtimeDir>/github/token)")
     .option("--from-file <path>", "read the value from PATH (bytes kept exactly; - for stdin)")
-    .action(async (name: string, o: { fromFile?: string }) => {
+    .option("--push", "push the vault to its remote afterwards (default: autoPush in config.yaml)")
+    .option("--no-push", "do not push, even with autoPush set")
+    .action(async (name: string, o: { fromFile?: string; push?: boolean }) => {
       const svc = service();
       await svc.requireUnlocked(); // fail fast (locked, no vault) before prompting for a value
       const value = await readSecretValue({ fromFile: o.fromFile, name, warn: info });
       const r = await svc.set(name, value);
       info(r.created ? `stored ${name}` : r.changed ? `updated ${name}` : `${name} unchanged`);
+      if (r.changed) await autoPush(svc, o.push);
     });
 
   program
@@ -181,9 +189,13 @@ export function registerVaultCommands(program: Command): void {
     .command("rm")
     .description("delete a secret from the vault and the runtime directory")
     .argument("<name>", "secret name")
-    .action(async (name: string) => {
-      await service().remove(name);
+    .option("--push", "push the vault to its remote afterwards (default: autoPush in config.yaml)")
+    .option("--no-push", "do not push, even with autoPush set")
+    .action(async (name: string, o: { push?: boolean }) => {
+      const svc = service();
+      await svc.remove(name);
       info(`removed ${name}`);
+      await autoPush(svc, o.push);
     });
 
   program
@@ -195,34 +207,39 @@ export function registerVaultCommands(program: Command): void {
       "read the new passphrase from PATH (- for stdin; both - = two lines)",
     )
     .option("--kdf <spec>", "also change the key derivation parameters")
-    .action(async (o: { passphraseFile?: string; newPassphraseFile?: string; kdf?: string }) => {
-      const svc = service();
-      const kdf = o.kdf ? parseKdfSpec(o.kdf) : undefined;
-      await svc.requireUnlocked(); // fail fast before prompting
-      let current: Buffer;
-      let next: Buffer;
-      if (o.passphraseFile === "-" && o.newPassphraseFile === "-")
-        [current, next] = await readTwoLinesFromStdin();
-      else {
-        current = await readPassphrase({
-          file: o.passphraseFile,
-          prompt: "Current passphrase: ",
-          warn: info,
-        });
-        next = await readPassphrase({
-          file: o.newPassphraseFile,
-          prompt: "New passphrase: ",
-          confirm: true,
-          warn: info,
-        });
-      }
-      try {
-        if (constantTimeEqual(current, next))
-          throw new UsageError("the new passphrase is the same as the current one; nothing was changed");
-        const r = await svc.passwd(current, next, kdf);
-        info(`passphrase changed (${r.kdf})`);
-      } finally {
-        wipe(current, next);
-      }
-    });
+    .option("--push", "push the vault to its remote afterwards (default: autoPush in config.yaml)")
+    .option("--no-push", "do not push, even with autoPush set")
+    .action(
+      async (o: { passphraseFile?: string; newPassphraseFile?: string; kdf?: string; push?: boolean }) => {
+        const svc = service();
+        const kdf = o.kdf ? parseKdfSpec(o.kdf) : undefined;
+        await svc.requireUnlocked(); // fail fast before prompting
+        let current: Buffer;
+        let next: Buffer;
+        if (o.passphraseFile === "-" && o.newPassphraseFile === "-")
+          [current, next] = await readTwoLinesFromStdin();
+        else {
+          current = await readPassphrase({
+            file: o.passphraseFile,
+            prompt: "Current passphrase: ",
+            warn: info,
+          });
+          next = await readPassphrase({
+            file: o.newPassphraseFile,
+            prompt: "New passphrase: ",
+            confirm: true,
+            warn: info,
+          });
+        }
+        try {
+          if (constantTimeEqual(current, next))
+            throw new UsageError("the new passphrase is the same as the current one; nothing was changed");
+          const r = await svc.passwd(current, next, kdf);
+          info(`passphrase changed (${r.kdf})`);
+          await autoPush(svc, o.push);
+        } finally {
+          wipe(current, next);
+        }
+      },
+    );
 }

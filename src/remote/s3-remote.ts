@@ -56,7 +56,9 @@ export class S3Remote implements Remote {
       const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
       return { bytes: Buffer.from(await r.Body!.transformToByteArray()), etag: r.ETag ?? "" };
     } catch (e) {
-      if (e instanceof S3ServiceException && (e.name === "NoSuchKey" || e.$metadata.httpStatusCode === 404))
+      // No object yet is normal (before the first push); a missing bucket is a mistake to report.
+      const status = e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
+      if ((e as Error).name === "NoSuchKey" || (status === 404 && (e as Error).name !== "NoSuchBucket"))
         return undefined;
       throw this.explain(e, "download the vault");
     }
