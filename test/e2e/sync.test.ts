@@ -3,10 +3,11 @@
  * versioning) and through a path. No push is ever silently overwritten.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { makeSandbox, makeVault, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
 import { type Moto, startMoto } from "../helpers/moto.js";
 
@@ -191,6 +192,48 @@ for (const c of cases) {
       assert.equal(bytes.indexOf("visible-name-canary"), -1);
       assert.equal(bytes.indexOf("visible-value-canary"), -1);
       assert.equal(bytes.indexOf(PASSPHRASE), -1);
+      if (url.startsWith("s3://")) {
+        const [bucket, ...key] = url.slice(5).split("/");
+        const head = await moto.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key.join("/") }));
+        assert.deepEqual(head.Metadata ?? {}, {}, "no user metadata on the object");
+        assert.equal(head.ContentType, "application/octet-stream");
+      }
     });
   });
 }
+
+test("static credentials in the environment win at once over an SSO profile (no 30 s hang)", async () => {
+  await moto.createBucket("static-wins");
+  const sb = withEnv(await makeVault(`sync-static-${sandboxes.length}`, { unlock: true }), moto.env);
+  const cfg = join(scratch, "sso-config");
+  writeFileSync(
+    cfg,
+    "[default]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\n" +
+      "[sso-session corp]\nsso_start_url = https://corp.awsapps.example/start\nsso_region = us-east-1\n",
+  );
+  await sb.ok(["remote", "set", "s3://static-wins/v.enc"]);
+  const started = Date.now();
+  const r = await sb.run(["push"], {
+    env: { AWS_CONFIG_FILE: cfg, AWS_PROFILE: "default", AWS_EC2_METADATA_DISABLED: "true" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Date.now() - started < 10_000, `push took ${Date.now() - started} ms`);
+});
+
+test("a remote without versioning keeps at most historyRetention copies", async () => {
+  const sb = withEnv(await makeVault(`sync-retention-${sandboxes.length}`, { unlock: true }), {});
+  const remote = join(scratch, "retention", "vault.enc");
+  mkdirSync(join(scratch, "retention"));
+  await sb.ok(["remote", "set", remote]);
+  writeFileSync(
+    join(sb.home, "config.yaml"),
+    `${readFileSync(join(sb.home, "config.yaml"), "utf8")}historyRetention: 3\n`,
+  );
+  for (let i = 0; i < 5; i++) {
+    await sb.ok(["set", "k"], { input: `v${i}` });
+    await sb.ok(["push"]);
+  }
+  const h = JSON.parse(await sb.ok(["history", "--json"]));
+  assert.equal(h.versions.length, 3);
+  assert.equal(h.versions[0].current, true);
+});

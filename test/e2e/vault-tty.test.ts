@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { after, test } from "node:test";
-import { CLI, FAST_KDF, makeSandbox, type Sandbox } from "../helpers/cli.js";
+import { CLI, FAST_KDF, makeSandbox, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
 
 const sandboxes: Sandbox[] = [];
 after(() => {
@@ -18,6 +18,8 @@ function onTerminal(
   sb: Sandbox,
   args: string[],
   answers: [RegExp, string][],
+  /** Typed at once, before any prompt: keystrokes made during an earlier step. */
+  typeAhead?: string,
 ): Promise<{ code: number | null; screen: string }> {
   const cmd = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
   const child = spawn("script", ["-qefc", cmd, "/dev/null"], { env: { ...sb.env, TERM: "dumb" } });
@@ -31,6 +33,7 @@ function onTerminal(
       setTimeout(() => child.stdin.write(`${a[1]}\r`), 50);
     }
   };
+  if (typeAhead) child.stdin.write(typeAhead);
   child.stdout.on("data", onOutput);
   child.stderr.on("data", onOutput);
   const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
@@ -79,4 +82,23 @@ test("mismatched passphrases at init create nothing", async () => {
   assert.equal(r.code, 2, r.screen);
   assert.match(r.screen, /do not match/);
   assert.equal(existsSync(sb.vaultFile), false);
+});
+
+test("bootstrap's passphrase prompt ignores keystrokes typed before it appeared", async () => {
+  const src = makeSandbox("tty-src");
+  sandboxes.push(src);
+  await src.ok(["init", "--kdf", FAST_KDF, "--passphrase-file", src.passFile]);
+  const remote = `${src.home}-remote.enc`;
+  await src.ok(["remote", "set", remote]);
+  await src.ok(["push"]);
+  const sb = makeSandbox("tty-boot");
+  sandboxes.push(sb);
+  const r = await onTerminal(
+    sb,
+    ["bootstrap", "--remote", remote],
+    [[/Vault passphrase: $/, PASSPHRASE]],
+    "stray keys ",
+  );
+  assert.equal(r.code, 0, r.screen);
+  assert.equal(JSON.parse(await sb.ok(["status", "--json"])).unlocked, true);
 });
