@@ -37,7 +37,12 @@ export class FileRemote implements Remote {
     return this.historyDir;
   }
 
-  async fetch(): Promise<RemoteObject | undefined> {
+  async fetch(opts: { ifChanged?: string } = {}): Promise<RemoteObject | "unchanged" | undefined> {
+    const current = this.read();
+    return current && opts.ifChanged === current.etag ? "unchanged" : current;
+  }
+
+  private read(): RemoteObject | undefined {
     let bytes: Buffer;
     try {
       bytes = readFileSync(this.path);
@@ -62,7 +67,7 @@ export class FileRemote implements Remote {
       retries: { retries: 50, minTimeout: 20, maxTimeout: 500 },
     });
     try {
-      const current = await this.fetch();
+      const current = this.read();
       if ((current?.etag ?? null) !== expected)
         throw new ConflictError(
           current
@@ -70,16 +75,14 @@ export class FileRemote implements Remote {
             : `the remote ${this.path} disappeared since this copy was based on it; check the path, then push again`,
         );
       atomicWriteFile(this.path, bytes);
-      const etag = sha256Hex(bytes);
-      this.keepHistoryCopy(bytes, etag);
-      return etag;
+      return sha256Hex(bytes);
     } finally {
       await release().catch(() => undefined);
     }
   }
 
   async history(): Promise<RemoteVersion[]> {
-    const current = await this.fetch();
+    const current = this.read();
     return this.copies()
       .reverse()
       .map((name) => {
@@ -116,7 +119,7 @@ export class FileRemote implements Remote {
     }
   }
 
-  private keepHistoryCopy(bytes: Buffer, etag: string): void {
+  async keepHistory(bytes: Buffer, etag: string): Promise<void> {
     mkdirSync(this.historyDir, { recursive: true, mode: 0o700 });
     atomicWriteFile(join(this.historyDir, historyCopyName(new Date(), etag)), bytes);
     const all = this.copies();

@@ -22,13 +22,22 @@ export interface Remote {
   readonly url: string;
   /** Where previous versions live: "s3-versioning", or a history prefix / folder. */
   historyKind(): Promise<string>;
-  /** The current object, or undefined when there is none yet. */
-  fetch(): Promise<RemoteObject | undefined>;
+  /**
+   * The current object, or undefined when there is none yet. With `ifChanged` (an etag), answers
+   * "unchanged" without transferring the object when the remote is still at that version.
+   */
+  fetch(opts?: { ifChanged?: string }): Promise<RemoteObject | "unchanged" | undefined>;
   /**
    * Write only if the remote is still at `expected` (an etag), or does not exist yet (`null`).
    * Throws ConflictError otherwise. Returns the new etag.
    */
   put(bytes: Buffer, expected: string | null): Promise<string>;
+  /**
+   * Keep a previous-version copy of what was just put, where the store has no versioning of its
+   * own, and prune copies beyond the retention. Separate from put() so that a failure here can
+   * never make a successful push look failed.
+   */
+  keepHistory(bytes: Buffer, etag: string): Promise<void>;
   /** Previous versions, newest first. */
   history(): Promise<RemoteVersion[]>;
   fetchVersion(id: string): Promise<Buffer>;

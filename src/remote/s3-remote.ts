@@ -5,6 +5,7 @@
  * Object metadata carries nothing but the content type: no secret names ever leave the machine.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
@@ -51,13 +52,20 @@ export class S3Remote implements Remote {
     return (await this.isVersioned()) ? "s3-versioning" : `s3://${this.bucket}/${this.historyPrefix}`;
   }
 
-  async fetch(): Promise<RemoteObject | undefined> {
+  async fetch(opts: { ifChanged?: string } = {}): Promise<RemoteObject | "unchanged" | undefined> {
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
+      const r = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          ...(opts.ifChanged ? { IfNoneMatch: opts.ifChanged } : {}),
+        }),
+      );
       return { bytes: Buffer.from(await r.Body!.transformToByteArray()), etag: r.ETag ?? "" };
     } catch (e) {
       // No object yet is normal (before the first push); a missing bucket is a mistake to report.
       const status = e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
+      if (status === 304) return "unchanged";
       if ((e as Error).name === "NoSuchKey" || (status === 404 && (e as Error).name !== "NoSuchBucket"))
         return undefined;
       throw this.explain(e, "download the vault");
@@ -88,7 +96,6 @@ export class S3Remote implements Remote {
         );
       throw this.explain(e, "upload the vault");
     }
-    if (!(await this.isVersioned())) await this.keepHistoryCopy(bytes, etag);
     return etag;
   }
 
@@ -123,7 +130,7 @@ export class S3Remote implements Remote {
     }
     const copies = await this.listCopies();
     const current = await this.fetch();
-    const tag = current?.etag.replace(/"/g, "").slice(0, 12);
+    const tag = typeof current === "object" ? current.etag.replace(/"/g, "").slice(0, 12) : undefined;
     return copies.reverse().map((c, i) => ({
       id: c.name,
       modified: c.modified,
@@ -181,16 +188,20 @@ export class S3Remote implements Remote {
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** Without bucket versioning, keep a copy of every pushed version and prune beyond the retention. */
-  private async keepHistoryCopy(bytes: Buffer, etag: string): Promise<void> {
+  /**
+   * Without bucket versioning, keep a copy of every pushed version (copied server-side, and only
+   * if the object is still the version just pushed) and prune beyond the retention.
+   */
+  async keepHistory(_bytes: Buffer, etag: string): Promise<void> {
+    if (await this.isVersioned()) return;
     const name = historyCopyName(new Date(), etag);
     await this.call("keep a history copy", () =>
       this.s3.send(
-        new PutObjectCommand({
+        new CopyObjectCommand({
           Bucket: this.bucket,
           Key: this.historyPrefix + name,
-          Body: bytes,
-          ContentType: "application/octet-stream",
+          CopySource: `${this.bucket}/${encodeURIComponent(this.key).replace(/%2F/g, "/")}`,
+          CopySourceIfMatch: etag,
         }),
       ),
     );

@@ -2,7 +2,7 @@
  * What the local vault was last synced with: the remote's URL and etag, and a copy of that
  * version's ciphertext (the merge base). Kept in ENCLAVE_HOME/sync/ — ciphertext and hashes only.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { EnclaveError } from "../errors.js";
@@ -49,9 +49,26 @@ export class SyncStateStore {
     return existsSync(this.baseFile) ? readFileSync(this.baseFile) : undefined;
   }
 
-  save(state: Omit<SyncState, "version" | "syncedAt">, base: Buffer): void {
+  /**
+   * Record a sync. `base` is the remote version's ciphertext, or `{ sameAs: vaultFile }` when the
+   * local vault file holds exactly that version: then a hard link is enough (vault.enc is only ever
+   * replaced by rename, so the linked inode never changes) and a 50 MB vault is not written twice.
+   */
+  save(state: Omit<SyncState, "version" | "syncedAt">, base: Buffer | { sameAs: string }): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    atomicWriteFile(this.baseFile, base);
+    if (Buffer.isBuffer(base)) atomicWriteFile(this.baseFile, base);
+    else {
+      const tmp = `${this.baseFile}.${process.pid}.link`;
+      rmSync(tmp, { force: true });
+      try {
+        linkSync(base.sameAs, tmp);
+        renameSync(tmp, this.baseFile);
+      } catch {
+        // A filesystem without hard links: copy instead.
+        rmSync(tmp, { force: true });
+        atomicWriteFile(this.baseFile, readFileSync(base.sameAs));
+      }
+    }
     atomicWriteFile(
       this.stateFile,
       Buffer.from(JSON.stringify({ version: 1, ...state, syncedAt: new Date().toISOString() }, null, 2)),

@@ -81,7 +81,13 @@ export class SyncService {
       if (state?.baseSha256 === sha)
         return { status: "up-to-date", remote: url, bytes: bytes.length, etag: state.etag };
       const etag = await remote.put(bytes, state?.etag ?? null);
-      this.state.save({ remote: url, etag, baseSha256: sha }, bytes);
+      // Record the push before anything else can fail: the remote has it now.
+      this.state.save({ remote: url, etag, baseSha256: sha }, { sameAs: this.vault.paths.vaultFile });
+      try {
+        await remote.keepHistory(bytes, etag);
+      } catch (e) {
+        this.vault.notice(`warning: pushed, but keeping a history copy failed: ${(e as Error).message}`);
+      }
       return { status: "pushed", remote: url, bytes: bytes.length, etag };
     });
   }
@@ -98,11 +104,19 @@ export class SyncService {
         resolved: [],
         needsPush: false,
       };
-      const theirs = await remote.fetch();
+      const known = this.vault.store.exists() ? this.state.load(url) : undefined;
+      // A conditional GET: when the remote is still at the version we know, nothing is transferred.
+      const theirs = await remote.fetch(known ? { ifChanged: known.etag } : {});
+      if (theirs === "unchanged")
+        return { ...result, needsPush: sha256Hex(this.vault.store.read().bytes) !== known?.baseSha256 };
       if (!theirs) throw new EnclaveError(`${url} holds no vault yet; \`enclave push\` uploads this one`);
       const parsedTheirs = parseContainer(theirs.bytes, url); // a damaged remote is exit 4, before anything is written
-      const remember = (baseSha256: string) =>
-        this.state.save({ remote: url, etag: theirs.etag, baseSha256 }, theirs.bytes);
+      /** The remote version becomes the merge base; `local` says whether vault.enc now holds exactly it. */
+      const remember = (baseSha256: string, local: "same" | "differs" = "same") =>
+        this.state.save(
+          { remote: url, etag: theirs.etag, baseSha256 },
+          local === "same" ? { sameAs: this.vault.paths.vaultFile } : theirs.bytes,
+        );
 
       if (!this.vault.store.exists()) {
         this.vault.store.ensureHome();
@@ -164,7 +178,7 @@ export class SyncService {
             remember(sha256Hex(theirs.bytes));
           } else {
             saveVault(this.vault.store, v);
-            remember(sha256Hex(theirs.bytes)); // base = the remote version; the merge result differs → push
+            remember(sha256Hex(theirs.bytes), "differs"); // the merge result differs from the base → push
             result.needsPush = true;
           }
           this.vault.refreshRuntime(v.contents, result.updated);

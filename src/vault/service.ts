@@ -95,7 +95,8 @@ export class VaultService {
   readonly paths: EnclavePaths;
   readonly store: VaultStore;
   readonly runtime: RuntimeDir;
-  private readonly notice: (m: string) => void;
+  /** Where warnings and notices go (the CLI prints them on stderr). */
+  readonly notice: (m: string) => void;
   private readonly now: () => number;
 
   constructor(opts: ServiceOptions = {}) {

@@ -95,6 +95,9 @@ for (const c of cases) {
       );
       await b.ok(["remote", "set", url]);
       assert.equal(JSON.parse(await b.ok(["pull", "--json"])).status, "cloned");
+      const again = JSON.parse(await b.ok(["pull", "--json"]));
+      assert.equal(again.status, "up-to-date");
+      assert.equal(again.needsPush, false);
       await b.ok(["unlock", "--passphrase-file", b.passFile]);
       assert.equal(await b.ok(["get", "shared/one"]), "1");
     });
