@@ -15,6 +15,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -25,7 +26,7 @@ import {
 import { dirname, join, sep } from "node:path";
 import { EnclaveError } from "../errors.js";
 import { checkMemoryFs } from "../platform/memory-fs.js";
-import { wipe } from "../secure/buffers.js";
+import { constantTimeEqual, wipe } from "../secure/buffers.js";
 import { KEY_LENGTH } from "./kdf.js";
 import { nameProblem } from "./names.js";
 
@@ -58,8 +59,11 @@ export interface ActiveSession {
 }
 
 export interface RuntimeScan {
-  /** Secret files found, by name. Buffers are the caller's to wipe. */
+  /** Secret files found whose bytes differ from the known value (all, without one), by name.
+   * Buffers are the caller's to wipe. */
   files: Map<string, Buffer>;
+  /** Every valid secret name found, changed or not. */
+  present: Set<string>;
   /** Dotfiles (editor swap files and the like): never secrets, discarded on lock. */
   ignored: string[];
   /** Files whose path is not a valid secret name, and symlinks: would be lost on lock. */
@@ -232,8 +236,21 @@ export class RuntimeDir {
   }
 
   /** Everything a user or script left in the directory, for `lock` to save. */
-  scan(): RuntimeScan {
-    const out: RuntimeScan = { files: new Map(), ignored: [], invalid: [], entries: [], folders: [] };
+  /**
+   * Everything a user or script left in the directory, for `lock` to save. With `known` (the
+   * stored value of a name), files whose bytes equal it are only noted as present, not returned:
+   * comparing in place saves an allocation and a stat per file on a 10,000-secret vault.
+   */
+  scan(known: (name: string) => Buffer | undefined = () => undefined): RuntimeScan {
+    const out: RuntimeScan = {
+      files: new Map(),
+      present: new Set(),
+      ignored: [],
+      invalid: [],
+      entries: [],
+      folders: [],
+    };
+    const scratch = { buf: Buffer.alloc(4096) };
     const walk = (d: string, prefix: string) => {
       for (const ent of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, ent.name);
@@ -250,10 +267,18 @@ export class RuntimeDir {
         out.entries.push({ path: p, isFile: ent.isFile() });
         if (ent.name.startsWith(".")) out.ignored.push(rel);
         else if (!ent.isFile() || nameProblem(rel)) out.invalid.push(rel);
-        else out.files.set(rel, readFileSync(p));
+        else {
+          out.present.add(rel);
+          const changed = readIfDifferent(p, known(rel), scratch);
+          if (changed) out.files.set(rel, changed);
+        }
       }
     };
-    walk(this.dir, "");
+    try {
+      walk(this.dir, "");
+    } finally {
+      wipe(scratch.buf);
+    }
     return out;
   }
 
@@ -315,6 +340,30 @@ export class RuntimeDir {
 
 function writePrivateFile(path: string, data: Buffer): void {
   writeFileSync(path, data, { mode: 0o600, flag: "w" });
+}
+
+/**
+ * The file's bytes if they differ from `expected` (or there is no expected value), else undefined.
+ * Reads expected.length + 1 bytes into a reused buffer: a short read that matches means "same".
+ */
+function readIfDifferent(
+  path: string,
+  expected: Buffer | undefined,
+  scratch: { buf: Buffer },
+): Buffer | undefined {
+  if (!expected) return readFileSync(path);
+  if (scratch.buf.length < expected.length + 1) {
+    wipe(scratch.buf);
+    scratch.buf = Buffer.alloc(expected.length + 1);
+  }
+  const fd = openSync(path, "r");
+  try {
+    const n = readSync(fd, scratch.buf, 0, expected.length + 1, 0);
+    if (n === expected.length && constantTimeEqual(scratch.buf.subarray(0, n), expected)) return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(path);
 }
 
 /** Zero a file's bytes in place before unlinking it, so its pages do not linger with contents. */

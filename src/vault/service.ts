@@ -15,7 +15,7 @@ import { parseDuration } from "../config/duration.js";
 import { type EnclavePaths, resolvePaths } from "../config/paths.js";
 import { EnclaveError, NotInitializedError, UsageError, VaultLockedError } from "../errors.js";
 import { activeSwap, checkMemoryFs } from "../platform/memory-fs.js";
-import { constantTimeEqual, wipe } from "../secure/buffers.js";
+import { wipe } from "../secure/buffers.js";
 import { VaultContents } from "./contents.js";
 import { DEFAULT_KDF, describeKdf, type KdfParams } from "./kdf.js";
 import {
@@ -510,7 +510,7 @@ export class VaultService {
   }
 
   private savePendingChanges(v: OpenVault, result: LockResult): RuntimeScan {
-    const scan = this.runtime.scan();
+    const scan = this.runtime.scan((name) => v.contents.get(name)?.value);
     try {
       if (scan.invalid.length > 0)
         throw new EnclaveError(
@@ -519,13 +519,11 @@ export class VaultService {
         );
       const now = this.now();
       for (const [name, bytes] of scan.files) {
-        const old = v.contents.get(name);
-        if (old && constantTimeEqual(old.value, bytes)) continue;
-        (old ? result.changed : result.added).push(name);
+        (v.contents.get(name) ? result.changed : result.added).push(name);
         v.contents.set(name, Buffer.from(bytes), now);
       }
       for (const name of v.contents.names())
-        if (!scan.files.has(name)) {
+        if (!scan.present.has(name)) {
           result.removed.push(name);
           v.contents.remove(name);
         }
