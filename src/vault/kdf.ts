@@ -33,7 +33,7 @@ export const KDF_FLOOR = {
  * terabytes or spin for hours before the passphrase is even checked.
  */
 const KDF_CEILING = {
-  argon2id: { memoryKiB: 4 * 1024 * 1024, iterations: 64, parallelism: 16 },
+  argon2id: { memoryKiB: 1024 * 1024, iterations: 32, parallelism: 16 },
   scrypt: { log2N: 22, r: 32, p: 16 },
 } as const;
 
