@@ -20,6 +20,12 @@ export async function callerIdentity(
   opts: AwsOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
+  if (opts.endpointUrl) {
+    // An S3-compatible store (MinIO, Ceph…) usually has no STS: resolving the credentials is the
+    // check here (an SSO profile still needs its login); the pull step then tests access.
+    await credentialProvider(opts, env)();
+    return "(credentials resolved; S3-compatible endpoint, no STS check)";
+  }
   const sts = new STSClient({
     region: resolveRegion(opts, env),
     credentials: credentialProvider(opts, env),

@@ -13,6 +13,15 @@ export async function readAllStdin(): Promise<Buffer> {
   return concatAndWipe(chunks);
 }
 
+/** The first line of a passphrase file or stdin, without its line ending; the rest is wiped. */
+export function firstLine(b: Buffer): Buffer {
+  const nl = b.indexOf(0x0a);
+  if (nl < 0) return stripOneNewline(b);
+  const out = stripOneNewline(Buffer.from(b.subarray(0, nl + 1)));
+  wipe(b);
+  return out;
+}
+
 /** Strip one trailing line ending, as left by `echo` or an editor. */
 export function stripOneNewline(b: Buffer): Buffer {
   let end = b.length;
@@ -51,8 +60,8 @@ export interface PassphraseSource {
 
 export async function readPassphrase(src: PassphraseSource): Promise<Buffer> {
   let pass: Buffer;
-  if (src.file === "-") pass = stripOneNewline(await readAllStdin());
-  else if (src.file) pass = stripOneNewline(readFileForSecret(src.file, "passphrase file", src.warn));
+  if (src.file === "-") pass = firstLine(await readAllStdin());
+  else if (src.file) pass = firstLine(readFileForSecret(src.file, "passphrase file", src.warn));
   else {
     if (!stdinIsTerminal())
       throw new UsageError(
@@ -81,10 +90,8 @@ export async function readTwoLinesFromStdin(): Promise<[Buffer, Buffer]> {
     wipe(all);
     throw new UsageError("expected two lines on stdin: the current passphrase, then the new one");
   }
-  const first = stripOneNewline(Buffer.from(all.subarray(0, nl + 1)));
-  const second = stripOneNewline(Buffer.from(all.subarray(nl + 1)));
-  wipe(all);
-  return [first, second];
+  const second = firstLine(Buffer.from(all.subarray(nl + 1)));
+  return [firstLine(all), second];
 }
 
 /** A secret value: `--from-file`, else piped stdin, else a hidden prompt. Bytes are kept exactly. */

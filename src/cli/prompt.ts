@@ -30,7 +30,9 @@ async function discardPendingInput(stdin: NodeJS.ReadStream, ms: number): Promis
 export async function readHidden(prompt: string, opts: { discardTypeAhead?: boolean } = {}): Promise<Buffer> {
   const stdin = process.stdin;
   if (!stdin.isTTY)
-    throw new UsageError("no terminal to prompt on; give the input through a file option or stdin (see --help)");
+    throw new UsageError(
+      "no terminal to prompt on; give the input through a file option or stdin (see --help)",
+    );
   // Raw mode (no echo) before the prompt appears, so nothing typed after it is ever echoed.
   stdin.setRawMode(true);
   if (opts.discardTypeAhead) {

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import type { Command } from "commander";
 import { parseDuration } from "../config/duration.js";
 import { UsageError } from "../errors.js";
+import { parseRemoteUrl } from "../remote/url.js";
 import { constantTimeEqual, wipe } from "../secure/buffers.js";
 import { parseKdfSpec } from "../vault/kdf.js";
 import { reapWhenExpired } from "../vault/reaper.js";
@@ -43,6 +44,7 @@ export function registerVaultCommands(program: Command): void {
     .action(async (o: { remote?: string; kdf?: string; passphraseFile?: string; json?: boolean }) => {
       const svc = service();
       const kdf = o.kdf ? parseKdfSpec(o.kdf) : undefined;
+      if (o.remote) parseRemoteUrl(o.remote); // a bad URL is a usage error before the passphrase prompt
       const pass = await readPassphrase({
         file: o.passphraseFile,
         prompt: "New passphrase: ",

@@ -68,11 +68,10 @@ export class FileRemote implements Remote {
     });
     try {
       const current = this.read();
-      if ((current?.etag ?? null) !== expected)
+      // A file deleted since we last saw it is simply created again: that overwrites nothing.
+      if (current && current.etag !== expected)
         throw new ConflictError(
-          current
-            ? `the remote ${this.path} changed since this copy was based on it; run \`enclave pull\` first, then push`
-            : `the remote ${this.path} disappeared since this copy was based on it; check the path, then push again`,
+          `the remote ${this.path} changed since this copy was based on it; run \`enclave pull\` first, then push`,
         );
       atomicWriteFile(this.path, bytes);
       return sha256Hex(bytes);

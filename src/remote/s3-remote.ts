@@ -87,6 +87,10 @@ export class S3Remote implements Remote {
       etag = r.ETag ?? "";
     } catch (e) {
       const status = e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
+      // The object was deleted since we last saw it: creating it again overwrites nothing (and
+      // If-None-Match still loses to anyone who re-created it first).
+      if (expected !== null && (status === 404 || (e as Error).name === "NoSuchKey"))
+        return this.put(bytes, null);
       // 412: the condition failed. 409: a concurrent conditional write to the same key won.
       if (status === 412 || status === 409 || (e as Error).name === "PreconditionFailed")
         throw new ConflictError(

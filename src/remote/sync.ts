@@ -138,12 +138,11 @@ export class SyncService {
         try {
           if (state?.baseSha256 === localSha) {
             // Only the remote changed: take it whole.
-            this.vault.store.write(theirs.bytes);
+            result.updated = v && theirsContents ? changedNames(v.contents, theirsContents) : [];
+            this.vault.updateRuntimeThenVault(result.updated, theirsContents, () =>
+              this.vault.store.write(theirs.bytes),
+            );
             remember(sha256Hex(theirs.bytes));
-            if (v && theirsContents) {
-              result.updated = changedNames(v.contents, theirsContents);
-              this.vault.refreshRuntime(theirsContents, result.updated);
-            }
             return { ...result, status: "fast-forward" };
           }
           if (!v || !theirsContents)
@@ -172,16 +171,13 @@ export class SyncService {
                 `the merge would make "${name}" both a secret and a folder ("${clash}"); nothing was changed`,
               );
           }
-          if (changedNames(v.contents, theirsContents).length === 0) {
-            // Nothing of ours is left that the remote lacks: adopt the remote's file as is.
-            this.vault.store.write(theirs.bytes);
-            remember(sha256Hex(theirs.bytes));
-          } else {
-            saveVault(this.vault.store, v);
-            remember(sha256Hex(theirs.bytes), "differs"); // the merge result differs from the base → push
-            result.needsPush = true;
-          }
-          this.vault.refreshRuntime(v.contents, result.updated);
+          // Nothing of ours left that the remote lacks: adopt the remote's file as is.
+          const adopt = changedNames(v.contents, theirsContents).length === 0;
+          this.vault.updateRuntimeThenVault(result.updated, v.contents, () =>
+            adopt ? this.vault.store.write(theirs.bytes) : saveVault(this.vault.store, v),
+          );
+          remember(sha256Hex(theirs.bytes), adopt ? "same" : "differs"); // differs: the merge result → push
+          result.needsPush = !adopt;
           return { ...result, status: "merged" };
         } finally {
           theirsContents?.wipe();
@@ -209,15 +205,16 @@ export class SyncService {
     return this.vault.store.withLock(async () => {
       const bytes = await remote.fetchVersion(id);
       const parsed = parseContainer(bytes, `${url} version ${id}`);
-      if (this.vault.store.exists() && !opts.force) {
-        const state = this.state.load(url);
-        if (!state || state.baseSha256 !== sha256Hex(this.vault.store.read().bytes))
-          throw new ConflictError(
-            "the local vault has changes that are not on the remote; push them first, or restore with --force to drop them",
-          );
-      }
+      // Edits pending in the RAM directory are saved first, so the check below sees them too.
       const v = this.vault.store.exists() ? this.vault.openSessionVault() : undefined;
       try {
+        if (this.vault.store.exists() && !opts.force) {
+          const state = this.state.load(url);
+          if (!state || state.baseSha256 !== sha256Hex(this.vault.store.read().bytes))
+            throw new ConflictError(
+              "the local vault has changes that are not on the remote; push them first, or restore with --force to drop them",
+            );
+        }
         let restored: VaultContents | undefined;
         if (v) {
           try {
@@ -231,9 +228,8 @@ export class SyncService {
           }
         }
         this.vault.store.ensureHome();
-        this.vault.store.write(bytes);
         const updated = v && restored ? changedNames(v.contents, restored) : [];
-        if (v && restored) this.vault.refreshRuntime(restored, updated);
+        this.vault.updateRuntimeThenVault(updated, restored, () => this.vault.store.write(bytes));
         restored?.wipe();
         return { version: id, remote: url, updated };
       } finally {
@@ -248,7 +244,9 @@ export class SyncService {
     } catch (e) {
       if (e instanceof AuthError)
         throw new VaultLockedError(
-          `${url} was re-encrypted under another passphrase; run \`enclave lock\`, then pull, then unlock with the new passphrase`,
+          `${url} does not open with this vault's key: either its passphrase was changed elsewhere, or it is a ` +
+            "different vault. Nothing was changed. If the passphrase changed: `enclave lock`, `enclave pull`, then unlock " +
+            "with the new passphrase (`enclave history` and `restore` keep the previous versions)",
         );
       throw e;
     }

@@ -279,19 +279,8 @@ export class VaultService {
           return { name: e.name, created, changed: v.contents.set(e.name, Buffer.from(e.value), now) };
         });
         const changed = outcomes.filter((o) => o.changed).map((o) => o.name);
-        if (changed.length === 0) return outcomes;
-        const previous = new Map(changed.map((n) => [n, this.runtime.readSecret(n)]));
-        try {
-          for (const n of changed) this.runtime.writeSecret(n, v.contents.get(n)!.value);
-          saveVault(this.store, v);
-        } catch (e) {
-          // Roll the RAM view back so it does not claim values the vault never got.
-          for (const [n, old] of previous)
-            old ? this.runtime.writeSecret(n, old) : this.runtime.removeSecret(n);
-          throw e;
-        } finally {
-          for (const old of previous.values()) wipe(old);
-        }
+        if (changed.length > 0)
+          this.updateRuntimeThenVault(changed, v.contents, () => saveVault(this.store, v));
         return outcomes;
       });
     } finally {
@@ -321,17 +310,8 @@ export class VaultService {
   async remove(name: string): Promise<void> {
     return this.withUnlocked(true, (v) => {
       this.requireSecret(v, name);
-      const previous = this.runtime.readSecret(name);
-      this.runtime.removeSecret(name);
       v.contents.remove(name);
-      try {
-        saveVault(this.store, v);
-      } catch (e) {
-        if (previous) this.runtime.writeSecret(name, previous);
-        throw e;
-      } finally {
-        wipe(previous);
-      }
+      this.updateRuntimeThenVault([name], v.contents, () => saveVault(this.store, v));
     });
   }
 
@@ -500,12 +480,34 @@ export class VaultService {
     return v;
   }
 
-  /** Rewrite (or remove) the RAM files of `names` to match `contents`, after sync changed them. */
+  /** Rewrite (or remove) the RAM files of `names` to match `contents`. */
   refreshRuntime(contents: VaultContents, names: Iterable<string>): void {
     for (const name of names) {
       const s = contents.get(name);
       if (s) this.runtime.writeSecret(name, s.value);
       else this.runtime.removeSecret(name);
+    }
+  }
+
+  /**
+   * Change the RAM view of `names` to `next`, then run `writeVault`; if that fails, put the RAM
+   * files back as they were. The order is the service's rule: a crash in between leaves a pending
+   * change that `lock` saves, never a stale RAM file that `lock` would write back over the vault.
+   */
+  updateRuntimeThenVault(names: string[], next: VaultContents | undefined, writeVault: () => void): void {
+    if (!next || names.length === 0) {
+      writeVault(); // locked (no RAM view), or nothing in it changes
+      return;
+    }
+    const before = new Map(names.map((n) => [n, this.runtime.readSecret(n)]));
+    try {
+      this.refreshRuntime(next, names);
+      writeVault();
+    } catch (e) {
+      for (const [n, old] of before) old ? this.runtime.writeSecret(n, old) : this.runtime.removeSecret(n);
+      throw e;
+    } finally {
+      for (const old of before.values()) wipe(old);
     }
   }
 
