@@ -8,16 +8,17 @@
  * Prints a table and writes bench/results/sync.json.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { type Moto, startMoto } from "../test/helpers/moto.js";
 import { type AwsCli, awsCopy, findAwsCli } from "./lib/aws-cli.js";
 import { assertCliBuilt, CLI, REPO, runCli, runNode } from "./lib/cli.js";
 import { runTimed } from "./lib/exec.js";
 import { load1, type MachineInfo, machineInfo } from "./lib/machine.js";
-import { type MotoServer, startMotoServer } from "./lib/moto.js";
+import { writeResults } from "./lib/results.js";
 import { makeSandbox, type Sandbox } from "./lib/sandbox.js";
 import { formatMs, formatStats, type Stats, sampleRuns, summarize } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
@@ -128,13 +129,13 @@ interface Homes {
  * The caller's AWS settings must not leak in (a profile would override the dummy keys, a config
  * file could change multipart or checksum behaviour), so both tools see only moto's.
  */
-function awsEnv(base: NodeJS.ProcessEnv, moto: MotoServer, scratch: string): NodeJS.ProcessEnv {
+function awsEnv(base: NodeJS.ProcessEnv, moto: Moto, scratch: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith("AWS_")));
   const none = join(scratch, "no-aws-config");
   return { ...env, ...moto.env, AWS_CONFIG_FILE: none, AWS_SHARED_CREDENTIALS_FILE: none };
 }
 
-function makeHome(tag: string, moto: MotoServer, scratch: string): Home {
+function makeHome(tag: string, moto: Moto, scratch: string): Home {
   const sb = makeSandbox(tag);
   return { sb, env: awsEnv(sb.env, moto, scratch), unlocked: false };
 }
@@ -179,7 +180,7 @@ function expectStatus(what: string, got: { status: string }, want: string): void
   if (got.status !== want) throw new Error(`${what}: expected status "${want}", got "${got.status}"`);
 }
 
-async function prepareHomes(size: SizeCase, moto: MotoServer, scratch: string): Promise<Homes> {
+async function prepareHomes(size: SizeCase, moto: Moto, scratch: string): Promise<Homes> {
   const key = `${size.slug}/vault.enc`;
   const remote = `s3://${VERSIONED_BUCKET}/${key}`;
   const unversionedRemote = `s3://${UNVERSIONED_BUCKET}/${key}`;
@@ -237,7 +238,7 @@ interface PullOut {
  * work being timed (a push that found nothing to upload, a pull that did not fast-forward) fails
  * the benchmark.
  */
-async function runCycle(h: Homes, cli: AwsCli, moto: MotoServer, scratch: string): Promise<CycleTimes> {
+async function runCycle(h: Homes, cli: AwsCli, moto: Moto, scratch: string): Promise<CycleTimes> {
   await bump(h.a);
   const push = await enclaveJson<{ status: string }>(h.a, ["push"]);
   expectStatus("push", push.out, "pushed");
@@ -273,7 +274,7 @@ async function runCycle(h: Homes, cli: AwsCli, moto: MotoServer, scratch: string
 }
 
 /** `aws s3 cp` of A's current vault file up, then down into a fresh file on the same disk. */
-async function awsRoundTrip(h: Homes, cli: AwsCli, moto: MotoServer, scratch: string) {
+async function awsRoundTrip(h: Homes, cli: AwsCli, moto: Moto, scratch: string) {
   const up = join(scratch, "up.enc");
   const down = join(scratch, "down.enc");
   copyFileSync(vaultFile(h.a), up);
@@ -295,19 +296,14 @@ interface SizeResult {
   historyCopies: number;
 }
 
-async function countHistoryCopies(moto: MotoServer, slug: string): Promise<number> {
+async function countHistoryCopies(moto: Moto, slug: string): Promise<number> {
   const r = await moto.s3.send(
     new ListObjectsV2Command({ Bucket: UNVERSIONED_BUCKET, Prefix: `${slug}/vault.enc.history/` }),
   );
   return r.KeyCount ?? 0;
 }
 
-async function measureSize(
-  size: SizeCase,
-  cli: AwsCli,
-  moto: MotoServer,
-  scratch: string,
-): Promise<SizeResult> {
+async function measureSize(size: SizeCase, cli: AwsCli, moto: Moto, scratch: string): Promise<SizeResult> {
   const reps = REPS_OVERRIDE ?? size.reps;
   let homes: Partial<Homes> = {};
   try {
@@ -450,19 +446,6 @@ function report(r: {
   ].join("\n");
 }
 
-function writeResults(results: object): void {
-  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
-  writeFileSync(
-    RESULTS_FILE,
-    `${JSON.stringify(
-      { generatedAt: new Date().toISOString(), ...results },
-      // Two decimals are plenty for milliseconds and ratios; more digits are only noise.
-      (_k, v) => (typeof v === "number" && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v),
-      2,
-    )}\n`,
-  );
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   assertCliBuilt();
@@ -472,9 +455,9 @@ async function main(): Promise<void> {
   // Also on SIGINT/SIGTERM, which sandbox.ts turns into process.exit (no finally runs then).
   const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
   process.once("exit", removeScratch);
-  let moto: MotoServer | undefined;
+  let moto: Moto | undefined;
   try {
-    moto = await startMotoServer();
+    moto = await startMoto();
     await moto.createBucket(VERSIONED_BUCKET, { versioned: true });
     await moto.createBucket(UNVERSIONED_BUCKET, { versioned: false });
     const env = awsEnv(process.env, moto, scratch);
@@ -494,7 +477,7 @@ async function main(): Promise<void> {
       elapsedSeconds,
       loadAverageAtEnd: load1(),
     };
-    writeResults({
+    writeResults(RESULTS_FILE, {
       settings: { kdf: FAST_KDF, buckets: { versioned: VERSIONED_BUCKET, unversioned: UNVERSIONED_BUCKET } },
       ...out,
     });

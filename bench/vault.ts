@@ -8,8 +8,7 @@
  * Prints tables and writes bench/results/vault.json.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, platform, release, totalmem } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { wipe } from "../src/secure/buffers.js";
@@ -19,8 +18,10 @@ import { closeVault, newKeyMaterial, type OpenVault, saveVault } from "../src/va
 import { VaultService } from "../src/vault/service.js";
 import { assertCliBuilt, CLI, REPO, runCli, runNode } from "./lib/cli.js";
 import { compareKdfs, type KdfComparisonRow, timeDerivation } from "./lib/kdf-compare.js";
+import { load1, type MachineInfo, machineInfo } from "./lib/machine.js";
+import { writeResults } from "./lib/results.js";
 import { makeSandbox, randomPassphrase, type Sandbox } from "./lib/sandbox.js";
-import { formatMs, formatStats, round, type Stats, sampleRuns, summarize, timed } from "./lib/stats.js";
+import { formatMs, formatStats, type Stats, sampleRuns, summarize, timed } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
 
 /**
@@ -225,21 +226,6 @@ function checkTarget(sizes: SizeResult[], path: Path): TargetCheck {
 
 // ---- output ----
 
-/** 1-minute load average: above ~0 before or after the run, other work shared the CPUs. */
-const load1 = () => round(loadavg()[0]!);
-
-function machineInfo() {
-  const cpu = cpus();
-  return {
-    cpus: cpu.length,
-    model: cpu[0]?.model ?? "unknown",
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    totalMemoryGiB: round(totalmem() / 2 ** 30),
-    loadAverageAtStart: load1(),
-  };
-}
-
 function operationsTable(sizes: SizeResult[], path: Path): string {
   return renderTable(
     ["secrets", "layout", "unlock", "KDF alone", "unlock − KDF", "set", "lock"],
@@ -277,7 +263,7 @@ function targetLine(path: Path, t: TargetCheck): string {
 }
 
 function report(r: {
-  machine: ReturnType<typeof machineInfo>;
+  machine: MachineInfo;
   sizes: SizeResult[];
   startup: { node: Stats; enclave: Stats };
   kdf: KdfComparisonRow[];
@@ -333,20 +319,10 @@ async function main(): Promise<void> {
   const target = { library: checkTarget(sizes, "library"), cli: checkTarget(sizes, "cli") };
   const elapsedSeconds = (performance.now() - started) / 1000;
   const results = { machine, sizes, startup, kdf, target, elapsedSeconds, loadAverageAtEnd: load1() };
-  mkdirSync(join(REPO, "bench/results"), { recursive: true });
-  writeFileSync(
-    RESULTS_FILE,
-    `${JSON.stringify(
-      {
-        generatedAt: new Date().toISOString(),
-        settings: { reps: REPS, valueBytes: VALUE_BYTES, defaultKdf: DEFAULT_KDF, target: TARGET },
-        ...results,
-      },
-      // Two decimals are plenty for milliseconds and ratios; more digits are only noise.
-      (_k, v) => (typeof v === "number" && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v),
-      2,
-    )}\n`,
-  );
+  writeResults(RESULTS_FILE, {
+    settings: { reps: REPS, valueBytes: VALUE_BYTES, defaultKdf: DEFAULT_KDF, target: TARGET },
+    ...results,
+  });
   process.stdout.write(`${report(results)}\n`);
 }
 

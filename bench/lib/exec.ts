@@ -1,6 +1,6 @@
 /**
- * Run any program (not only node) and time it spawn to exit, as cli.ts does for the enclave CLI:
- * the peer tools a benchmark compares against (the AWS CLI) must be timed the same way.
+ * Run any program and time it spawn to exit: node and the enclave CLI (cli.ts), and the peer tools
+ * a benchmark compares them against (the AWS CLI), all timed the same way.
  */
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";

@@ -3,41 +3,32 @@
  * reported; the first failure stops everything and names its step; a second run is safe.
  */
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { makeSandbox, makeVault, type Sandbox } from "../helpers/cli.js";
+import { sandboxPool } from "../helpers/cli.js";
 import { type Moto, startMoto } from "../helpers/moto.js";
 
-const sandboxes: Sandbox[] = [];
+// Never let the SDK probe the EC2 metadata address from a test.
+const { sandbox, vault, tempDir } = sandboxPool({ env: { AWS_EC2_METADATA_DISABLED: "true" } });
 let moto: Moto;
-const scratch = mkdtempSync(join(tmpdir(), "enclave-boot-"));
+const scratch = tempDir("enclave-boot-");
 const URL = "s3://rebirth/enclave/vault.enc";
-
-function track(sb: Sandbox, extra: NodeJS.ProcessEnv = {}): Sandbox {
-  // Never let the SDK probe the EC2 metadata address from a test.
-  Object.assign(sb.env, { AWS_EC2_METADATA_DISABLED: "true" }, extra);
-  sandboxes.push(sb);
-  return sb;
-}
 
 before(async () => {
   moto = await startMoto();
   await moto.createBucket("rebirth", { versioned: true });
-  const a = track(await makeVault("boot-a", { unlock: true }), moto.env);
+  const a = await vault("boot-a", { env: moto.env });
   await a.ok(["set", "infra/unseal-key"], { input: "unseal-me" });
   await a.ok(["remote", "set", URL]);
   await a.ok(["push"]);
 });
 after(async () => {
-  for (const s of sandboxes) s.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
   await moto?.stop();
 });
 
 test("bootstrap on an empty ENCLAVE_HOME ends unlocked, and running it again is safe", async () => {
-  const b = track(makeSandbox("boot-b"), moto.env);
+  const b = sandbox("boot-b", moto.env);
   const r = await b.run(["bootstrap", "--remote", URL, "--passphrase-file", b.passFile, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const steps = JSON.parse(r.stdout.toString()).steps as { step: string; result: string }[];
@@ -56,7 +47,7 @@ test("bootstrap on an empty ENCLAVE_HOME ends unlocked, and running it again is 
 });
 
 test("a wrong passphrase stops at the unlock step with exit 3", async () => {
-  const c = track(makeSandbox("boot-c"), moto.env);
+  const c = sandbox("boot-c", moto.env);
   const r = await c.run(["bootstrap", "--remote", URL, "--passphrase-file", "-"], {
     input: "not the passphrase\n",
   });
@@ -66,7 +57,7 @@ test("a wrong passphrase stops at the unlock step with exit 3", async () => {
 });
 
 test("a missing bucket stops at the pull step, before any passphrase is asked", async () => {
-  const d = track(makeSandbox("boot-d"), moto.env);
+  const d = sandbox("boot-d", moto.env);
   const r = await d.run(["bootstrap", "--remote", "s3://no-such-bucket/v.enc"]); // no passphrase source at all
   assert.equal(r.code, 1);
   assert.match(r.stderr, /stopped at step 2\/3 \(pull\):.*NoSuchBucket/);
@@ -94,7 +85,7 @@ function ssoProfileConfig(dir: string): string {
 }
 
 test("an expired IAM Identity Center session runs `aws sso login --profile P`; its failure stops step 1", async () => {
-  const e = track(makeSandbox("boot-e"));
+  const e = sandbox("boot-e");
   // The browser login cannot happen in a test: a stand-in `aws` records how it was called and fails.
   const bin = mkdtempSync(join(scratch, "bin-"));
   const calls = join(bin, "calls");
@@ -125,12 +116,12 @@ test("an expired IAM Identity Center session runs `aws sso login --profile P`; i
 });
 
 test("bootstrap from a path remote has no credentials step", async () => {
-  const src = track(await makeVault("boot-f", { unlock: true }));
+  const src = await vault("boot-f");
   const remote = join(scratch, "vault.enc");
   await src.ok(["set", "k"], { input: "v" });
   await src.ok(["remote", "set", remote]);
   await src.ok(["push"]);
-  const g = track(makeSandbox("boot-g"));
+  const g = sandbox("boot-g");
   const r = await g.run(["bootstrap", "--remote", remote, "--passphrase-file", g.passFile, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
@@ -141,7 +132,7 @@ test("bootstrap from a path remote has no credentials step", async () => {
 });
 
 test("autoPush pushes after each change; --no-push opts out once", async () => {
-  const h = track(await makeVault("boot-h", { unlock: true }));
+  const h = await vault("boot-h");
   const remote = join(scratch, "auto.enc");
   await h.ok(["remote", "set", remote]);
   await h.ok(["push"]);
@@ -152,7 +143,7 @@ test("autoPush pushes after each change; --no-push opts out once", async () => {
   const set = await h.run(["set", "auto"], { input: "pushed by itself" });
   assert.equal(set.code, 0, set.stderr);
   assert.match(set.stderr, /pushed to/);
-  const reader = track(makeSandbox("boot-i"));
+  const reader = sandbox("boot-i");
   await reader.ok(["bootstrap", "--remote", remote, "--passphrase-file", reader.passFile]);
   assert.equal(await reader.ok(["get", "auto"]), "pushed by itself");
   const quiet = await h.run(["set", "local-only", "--no-push"], { input: "x" });

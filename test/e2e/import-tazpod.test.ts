@@ -1,21 +1,17 @@
 /** `enclave import tazpod` through the built CLI: migrating a TazPod vault.tar.aes, safely. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { makeVault, type Sandbox } from "../helpers/cli.js";
+import { test } from "node:test";
+import { filesUnder, type Sandbox, sandboxPool, secretNames } from "../helpers/cli.js";
 import { HOSTILE_ENTRIES, makeTazpodFile, TAZPOD_PASSPHRASE, tazpodEncrypt } from "../helpers/tazpod.js";
 
-const sandboxes: Sandbox[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-});
+const pool = sandboxPool();
 
 /** A vault plus a TazPod passphrase file in the sandbox's RAM folder. */
 async function vault(name: string, unlock = true) {
-  const sb = await makeVault(name, { unlock });
-  sandboxes.push(sb);
+  const sb = await pool.vault(name, { unlock });
   const tazPass = join(sb.passFile, "..", "tazpod-pass");
   writeFileSync(tazPass, `${TAZPOD_PASSPHRASE}\n`, { mode: 0o600 });
   return { sb, tazPass };
@@ -28,9 +24,6 @@ function saveTazpod(sb: Sandbox, bytes: Buffer): string {
   return path;
 }
 
-const names = async (sb: Sandbox) =>
-  (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
-
 const BINARY = randomBytes(4096);
 const TOKEN = `ghp_${randomBytes(12).toString("hex")}`;
 const UNSEAL = `unseal-${randomBytes(8).toString("hex")}\n`;
@@ -41,18 +34,12 @@ const GOOD = [
   { name: "vault-unseal-key-1", content: UNSEAL },
 ];
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
-
 test("import: values identical byte for byte (binary too); hostile entries skipped and reported", async () => {
   const { sb, tazPass } = await vault("imp-happy");
   const file = saveTazpod(sb, await makeTazpodFile([...GOOD, ...HOSTILE_ENTRIES]));
   const r = await sb.run(["import", "tazpod", file, "--passphrase-file", tazPass]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(await names(sb), ["github/token", "ssh/id_ed25519", "vault-unseal-key-1"]);
+  assert.deepEqual(await secretNames(sb), ["github/token", "ssh/id_ed25519", "vault-unseal-key-1"]);
   assert.equal((await sb.run(["get", "github/token"])).stdout.toString(), TOKEN);
   assert.deepEqual((await sb.run(["get", "ssh/id_ed25519"])).stdout, BINARY);
   assert.equal((await sb.run(["get", "vault-unseal-key-1"])).stdout.toString(), UNSEAL);
@@ -114,7 +101,7 @@ test("import: a wrong passphrase is exit 3 and the vault is unchanged", async ()
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /wrong passphrase \(or not a TazPod vault\)/);
   assert.deepEqual(readFileSync(sb.vaultFile), before);
-  assert.deepEqual(await names(sb), ["keep"]);
+  assert.deepEqual(await secretNames(sb), ["keep"]);
 });
 
 test("import: a damaged file is exit 4 (too short, not gzip) and the vault is unchanged", async () => {
@@ -129,7 +116,7 @@ test("import: a damaged file is exit 4 (too short, not gzip) and the vault is un
   assert.equal(r2.code, 4, r2.stderr);
   assert.match(r2.stderr, /not gzip data/);
   assert.deepEqual(readFileSync(sb.vaultFile), before);
-  assert.deepEqual(await names(sb), []);
+  assert.deepEqual(await secretNames(sb), []);
   const missing = await sb.run(["import", "tazpod", join(sb.home, "nope.aes"), "--passphrase-file", tazPass]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read .*nope\.aes: ENOENT/);
@@ -147,7 +134,7 @@ test("import: a gzip bomb is refused with exit 4 and nothing is imported", async
   const r = await sb.run(["import", "tazpod", file, "--passphrase-file", tazPass]);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /decompresses to more than 256 MiB/);
-  assert.deepEqual(await names(sb), []);
+  assert.deepEqual(await secretNames(sb), []);
 });
 
 test("import: a locked vault is exit 6, before any passphrase is asked", async () => {
@@ -169,7 +156,7 @@ test("import: existing names are refused (exit 1, listed, nothing imported); --o
   assert.match(r.stderr, /nothing was imported: 1 name\(s\) already exist in the vault: github\/token/);
   assert.match(r.stderr, /--overwrite/);
   assert.deepEqual(readFileSync(sb.vaultFile), before);
-  assert.deepEqual(await names(sb), ["github/token"]);
+  assert.deepEqual(await secretNames(sb), ["github/token"]);
   assert.equal(await sb.ok(["get", "github/token"]), "old-token");
 
   const o = JSON.parse(
@@ -178,7 +165,7 @@ test("import: existing names are refused (exit 1, listed, nothing imported); --o
   const token = o.secrets.find((s: { name: string }) => s.name === "github/token");
   assert.deepEqual([token.action, token.changed], ["overwrite", true]);
   assert.equal(await sb.ok(["get", "github/token"]), TOKEN);
-  assert.deepEqual(await names(sb), ["github/token", "ssh/id_ed25519", "vault-unseal-key-1"]);
+  assert.deepEqual(await secretNames(sb), ["github/token", "ssh/id_ed25519", "vault-unseal-key-1"]);
 });
 
 test("import: a secret cannot become a folder: refused even with --overwrite", async () => {
@@ -188,7 +175,7 @@ test("import: a secret cannot become a folder: refused even with --overwrite", a
   const r = await sb.run(["import", "tazpod", file, "--passphrase-file", tazPass, "--overwrite"]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /both a secret and a folder: github\/token \(the vault has github\)/);
-  assert.deepEqual(await names(sb), ["github"]);
+  assert.deepEqual(await secretNames(sb), ["github"]);
 });
 
 test("import: --prefix puts everything under P/; an invalid prefix is a usage error", async () => {
@@ -196,7 +183,7 @@ test("import: --prefix puts everything under P/; an invalid prefix is a usage er
   await sb.ok(["set", "github/token"], { input: "mine" });
   const file = saveTazpod(sb, await makeTazpodFile(GOOD));
   await sb.ok(["import", "tazpod", file, "--passphrase-file", tazPass, "--prefix", "tazpod/"]);
-  assert.deepEqual(await names(sb), [
+  assert.deepEqual(await secretNames(sb), [
     "github/token",
     "tazpod/github/token",
     "tazpod/ssh/id_ed25519",
@@ -214,15 +201,8 @@ test("import --dry-run lists names and sizes, never values, and changes nothing"
   await sb.ok(["set", "vault-unseal-key-1"], { input: "existing" });
   const before = readFileSync(sb.vaultFile);
   const file = saveTazpod(sb, await makeTazpodFile([...GOOD, ...HOSTILE_ENTRIES]));
-  const text = await sb.run([
-    "import",
-    "tazpod",
-    file,
-    "--passphrase-file",
-    tazPass,
-    "--dry-run",
-    "--overwrite",
-  ]);
+  const dryRun = ["import", "tazpod", file, "--passphrase-file", tazPass, "--dry-run"];
+  const text = await sb.run([...dryRun, "--overwrite"]);
   assert.equal(text.code, 0, text.stderr);
   const out = text.stdout.toString();
   assert.match(out, /NAME\s+SIZE\s+ACTION/);
@@ -234,15 +214,7 @@ test("import --dry-run lists names and sizes, never values, and changes nothing"
   for (const s of [TOKEN, UNSEAL.trim()]) assert.ok(!out.includes(s) && !text.stderr.includes(s));
   assert.ok(out.indexOf(BINARY.subarray(0, 16).toString("latin1")) === -1);
   // Without --overwrite the dry run shows the plan and says the real run would be refused.
-  const refused = await sb.run([
-    "import",
-    "tazpod",
-    file,
-    "--passphrase-file",
-    tazPass,
-    "--dry-run",
-    "--json",
-  ]);
+  const refused = await sb.run([...dryRun, "--json"]);
   assert.equal(refused.code, 1);
   const plan = JSON.parse(refused.stdout.toString());
   assert.equal(plan.dryRun, true);
@@ -252,5 +224,5 @@ test("import --dry-run lists names and sizes, never values, and changes nothing"
   assert.equal(plan.skipped.length, HOSTILE_ENTRIES.length);
   assert.ok(!refused.stdout.toString().includes(TOKEN));
   assert.deepEqual(readFileSync(sb.vaultFile), before);
-  assert.deepEqual(await names(sb), ["vault-unseal-key-1"]);
+  assert.deepEqual(await secretNames(sb), ["vault-unseal-key-1"]);
 });

@@ -1,34 +1,15 @@
 /** `enclave shamir split|combine` through the built CLI: every input and output path, and the errors. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { CLI, makeSandbox, makeVault, type Sandbox } from "../helpers/cli.js";
+import { test } from "node:test";
+import { sandboxPool } from "../helpers/cli.js";
+import { onTerminal } from "../helpers/pty.js";
 
-const sandboxes: Sandbox[] = [];
-const dirs: string[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function sandbox(name: string): Sandbox {
-  const sb = makeSandbox(name);
-  sandboxes.push(sb);
-  return sb;
-}
-async function vault(name: string, unlock = true): Promise<Sandbox> {
-  const sb = await makeVault(name, { unlock });
-  sandboxes.push(sb);
-  return sb;
-}
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "enclave-shamir-"));
-  dirs.push(d);
-  return d;
-}
+const pool = sandboxPool();
+const { sandbox, vault } = pool;
+const tempDir = () => pool.tempDir("enclave-shamir-");
 const shareLinesOf = (stdout: Buffer) => stdout.toString().split("\n").filter(Boolean);
 
 /** No share text and no secret bytes in a message meant for humans. */
@@ -264,7 +245,7 @@ test("usage errors are exit 2; a locked or missing vault is exit 6 before anythi
   // No vault at all, then a locked one: --secret, --from-secret and --to-secret are exit 6.
   const none = await sb.run(["shamir", "split", "--shares", "3", "--threshold", "2", "--secret", "k"]);
   assert.equal(none.code, 6, none.stderr);
-  const locked = await vault("sh-locked", false);
+  const locked = await vault("sh-locked", { unlock: false });
   const shares = shareLinesOf(
     (await locked.run(["shamir", "split", "--shares", "2", "--threshold", "2"], { input: "s" })).stdout,
   );
@@ -279,35 +260,6 @@ test("usage errors are exit 2; a locked or missing vault is exit 6 before anythi
     assert.equal(r.stdout.length, 0);
   }
 });
-
-/** Run the CLI on a pty (util-linux `script`); answer each prompt (matched in the output) in turn. */
-function onTerminal(
-  sb: Sandbox,
-  args: string[],
-  answers: [RegExp, string][],
-): Promise<{ code: number | null; screen: string }> {
-  const cmd = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
-  const child = spawn("script", ["-qefc", cmd, "/dev/null"], { env: { ...sb.env, TERM: "dumb" } });
-  let screen = "";
-  let next = 0;
-  const onOutput = (d: Buffer) => {
-    screen += d.toString();
-    const a = answers[next];
-    if (a?.[0].test(screen.slice(screen.lastIndexOf("\n", screen.length - 2) + 1))) {
-      next++;
-      setTimeout(() => child.stdin.write(`${a[1]}\r`), 50);
-    }
-  };
-  child.stdout.on("data", onOutput);
-  child.stderr.on("data", onOutput);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  return new Promise((res) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      res({ code, screen });
-    }),
-  );
-}
 
 test("on a terminal: split warns that shares are secrets; combine asks for each share hidden, until K", async () => {
   const sb = sandbox("sh-tty");

@@ -3,37 +3,24 @@
  * versioning) and through a path. No push is ever silently overwritten.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { makeSandbox, makeVault, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
+import { DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { PASSPHRASE, type Sandbox, sandboxPool, secretNames } from "../helpers/cli.js";
 import { type Moto, startMoto } from "../helpers/moto.js";
 
-const sandboxes: Sandbox[] = [];
+// Sandboxes get moto's endpoint and credentials (or nothing, for a path remote) as `env`.
+const pool = sandboxPool();
 let moto: Moto;
-const scratch = mkdtempSync(join(tmpdir(), "enclave-remote-"));
+const scratch = pool.tempDir("enclave-remote-");
 
 before(async () => {
   moto = await startMoto();
 });
 after(async () => {
-  for (const s of sandboxes) s.cleanup();
-  rmSync(scratch, { recursive: true, force: true });
   await moto?.stop();
 });
-
-/** A sandbox whose CLI runs see the extra environment (moto's endpoint and credentials). */
-function withEnv(sb: Sandbox, extra: NodeJS.ProcessEnv): Sandbox {
-  Object.assign(sb.env, extra);
-  sandboxes.push(sb);
-  return sb;
-}
-
-async function names(sb: Sandbox): Promise<string[]> {
-  return (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
-}
 
 type RemoteCase = {
   label: string;
@@ -79,8 +66,8 @@ for (const c of cases) {
       url = await c.url();
       if (!url.startsWith("s3://"))
         (await import("node:fs")).mkdirSync(join(scratch, "usb-stick"), { recursive: true });
-      a = withEnv(await makeVault(`sync-a-${sandboxes.length}`, { unlock: true }), c.env());
-      b = withEnv(makeSandbox(`sync-b-${sandboxes.length}`), c.env());
+      a = await pool.vault(`sync-a-${pool.size}`, { env: c.env() });
+      b = pool.sandbox(`sync-b-${pool.size}`, c.env());
     });
 
     test("A pushes first; B, with an empty home, pulls it and unlocks", async () => {
@@ -110,16 +97,16 @@ for (const c of cases) {
       assert.equal(stale.code, 5, stale.stderr);
       assert.match(stale.stderr, /enclave pull/);
       // The remote still holds A's change: a third home sees it.
-      const c3 = withEnv(makeSandbox(`sync-c-${sandboxes.length}`), c.env());
+      const c3 = pool.sandbox(`sync-c-${pool.size}`, c.env());
       await c3.ok(["remote", "set", url]);
       await c3.ok(["pull"]);
       await c3.ok(["unlock", "--passphrase-file", c3.passFile]);
-      assert.deepEqual(await names(c3), ["from-a", "shared/one"]);
+      assert.deepEqual(await secretNames(c3), ["from-a", "shared/one"]);
       // B merges by secret: A's new secret and B's own combine.
       const merged = JSON.parse(await b.ok(["pull", "--json"]));
       assert.equal(merged.status, "merged");
       assert.equal(merged.needsPush, true);
-      assert.deepEqual(await names(b), ["from-a", "from-b", "shared/one"]);
+      assert.deepEqual(await secretNames(b), ["from-a", "from-b", "shared/one"]);
       assert.equal(readFileSync(join(b.runtimeDir, "from-a"), "utf8"), "A", "the RAM copy follows the pull");
       await b.ok(["push"]);
       // A only has to fast-forward.
@@ -161,7 +148,7 @@ for (const c of cases) {
       assert.match(r.stderr, /unlock/);
       await b.ok(["unlock", "--passphrase-file", b.passFile]);
       await b.ok(["pull"]);
-      assert.ok((await names(b)).includes("y") && (await names(b)).includes("z"));
+      assert.ok((await secretNames(b)).includes("y") && (await secretNames(b)).includes("z"));
       await b.ok(["push"]);
     });
 
@@ -173,7 +160,7 @@ for (const c of cases) {
       const oldest = h.versions.at(-1).id;
       await a.ok(["pull"]);
       await a.ok(["restore", oldest, "--push"]);
-      assert.deepEqual(await names(a), ["shared/one"]);
+      assert.deepEqual(await secretNames(a), ["shared/one"]);
       assert.equal(existsSync(join(a.runtimeDir, "from-a")), false, "RAM follows the restore");
       const after = JSON.parse(await a.ok(["history", "--json"]));
       assert.equal(
@@ -182,13 +169,13 @@ for (const c of cases) {
         "the restore is a new version, nothing is lost",
       );
       await b.ok(["pull"]);
-      assert.deepEqual(await names(b), ["shared/one"]);
+      assert.deepEqual(await secretNames(b), ["shared/one"]);
     });
 
     test("the remote holds ciphertext only: no secret names or values in its bytes", async () => {
       await a.ok(["set", "visible-name-canary"], { input: "visible-value-canary" });
       await a.ok(["push"]);
-      const d = withEnv(makeSandbox(`sync-d-${sandboxes.length}`), c.env());
+      const d = pool.sandbox(`sync-d-${pool.size}`, c.env());
       await d.ok(["remote", "set", url]);
       await d.ok(["pull"]);
       const bytes = readFileSync(d.vaultFile);
@@ -207,7 +194,7 @@ for (const c of cases) {
 
 test("static credentials in the environment win at once over an SSO profile (no 30 s hang)", async () => {
   await moto.createBucket("static-wins");
-  const sb = withEnv(await makeVault(`sync-static-${sandboxes.length}`, { unlock: true }), moto.env);
+  const sb = await pool.vault(`sync-static-${pool.size}`, { env: moto.env });
   const cfg = join(scratch, "sso-config");
   writeFileSync(
     cfg,
@@ -224,7 +211,7 @@ test("static credentials in the environment win at once over an SSO profile (no 
 });
 
 test("a remote without versioning keeps at most historyRetention copies", async () => {
-  const sb = withEnv(await makeVault(`sync-retention-${sandboxes.length}`, { unlock: true }), {});
+  const sb = await pool.vault(`sync-retention-${pool.size}`);
   const remote = join(scratch, "retention", "vault.enc");
   mkdirSync(join(scratch, "retention"));
   await sb.ok(["remote", "set", remote]);
@@ -239,4 +226,26 @@ test("a remote without versioning keeps at most historyRetention copies", async 
   const h = JSON.parse(await sb.ok(["history", "--json"]));
   assert.equal(h.versions.length, 3);
   assert.equal(h.versions[0].current, true);
+});
+
+test("a remote object deleted behind enclave's back is created again by the next push", async () => {
+  await moto.createBucket("deleted");
+  for (const url of ["s3://deleted/v.enc", join(scratch, "deleted.enc")]) {
+    const env = url.startsWith("s3://") ? moto.env : {};
+    const sb = await pool.vault(`sync-deleted-${pool.size}`, { env });
+    await sb.ok(["remote", "set", url]);
+    await sb.ok(["set", "k"], { input: "1" });
+    await sb.ok(["push"]);
+    if (url.startsWith("s3://"))
+      await moto.s3.send(new DeleteObjectCommand({ Bucket: "deleted", Key: "v.enc" }));
+    else rmSync(url);
+    const pull = await sb.run(["pull"]);
+    assert.equal(pull.code, 1);
+    assert.match(pull.stderr, /holds no vault yet; `enclave push` uploads this one/);
+    await sb.ok(["set", "k"], { input: "2" });
+    assert.equal(JSON.parse(await sb.ok(["push", "--json"])).status, "pushed", url);
+    const reader = pool.sandbox(`sync-deleted-r-${pool.size}`, env);
+    await reader.ok(["bootstrap", "--remote", url, "--passphrase-file", reader.passFile]);
+    assert.equal(await reader.ok(["get", "k"]), "2");
+  }
 });

@@ -3,19 +3,11 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { makeVault, type Sandbox } from "../helpers/cli.js";
+import { sandboxPool, secretNames } from "../helpers/cli.js";
 
-const sandboxes: Sandbox[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-});
-async function vault(name: string, unlock = true) {
-  const sb = await makeVault(name, { unlock });
-  sandboxes.push(sb);
-  return sb;
-}
+const { vault, tempDir } = sandboxPool();
 /** Alive and not a zombie waiting for init to reap it. */
 function isRunning(pid: number): boolean {
   try {
@@ -33,7 +25,7 @@ test("parallel set calls lose no value", async () => {
     Array.from({ length: n }, (_, i) => sb.run(["set", `p/k${i}`], { input: `value-${i}` })),
   );
   for (const r of results) assert.equal(r.code, 0, r.stderr);
-  const names = (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
+  const names = await secretNames(sb);
   assert.equal(names.length, n);
   for (let i = 0; i < n; i++) assert.equal(await sb.ok(["get", `p/k${i}`]), `value-${i}`);
 });
@@ -42,7 +34,7 @@ test("a process killed mid-write leaves a vault that still unlocks, holding the 
   const sb = await vault("kill");
   // Large values make each write (encrypt, checksum, write, fsync) take long enough to be hit.
   const files = ["A", "B"].map((tag) => {
-    const f = join(sb.home, "..", `${sb.home.split("/").pop()}-${tag}.bin`);
+    const f = join(tempDir("enclave-kill-"), `${tag}.bin`);
     writeFileSync(f, randomBytes(16 * 1024 * 1024));
     return f;
   });
@@ -80,7 +72,7 @@ test("a process killed mid-write leaves a vault that still unlocks, holding the 
 });
 
 test("after the TTL the session counts as locked and is wiped on the next command, pending edits saved", async () => {
-  const sb = await vault("ttl", false);
+  const sb = await vault("ttl", { unlock: false });
   await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--ttl", "2s"]);
   await sb.ok(["set", "a"], { input: "1" });
   writeFileSync(join(sb.runtimeDir, "a"), "edited in RAM");
@@ -98,7 +90,7 @@ test("after the TTL the session counts as locked and is wiped on the next comman
 });
 
 test("the expiry reaper wipes the session at the TTL without any command, saving pending edits", async () => {
-  const sb = await vault("reaper", false);
+  const sb = await vault("reaper", { unlock: false });
   await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--ttl", "2s"]);
   const pid = Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8"));
   writeFileSync(join(sb.runtimeDir, "late"), "saved by the reaper");
@@ -113,7 +105,7 @@ test("the expiry reaper wipes the session at the TTL without any command, saving
 });
 
 test("unlocking again keeps the one reaper the session has", async () => {
-  const sb = await vault("reaper-exit", false);
+  const sb = await vault("reaper-exit", { unlock: false });
   await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
   const pid = Number(readFileSync(join(sb.runtimeDir, ".enclave/reaper.pid"), "utf8"));
   assert.ok(isRunning(pid));
@@ -125,7 +117,7 @@ test("unlocking again keeps the one reaper the session has", async () => {
 });
 
 test("an unlock that died half-way leaves no session; the next unlock cleans up and works", async () => {
-  const sb = await vault("halfway", false);
+  const sb = await vault("halfway", { unlock: false });
   // What a killed unlock leaves: the marker folder and some files, but no session record.
   mkdirSync(join(sb.runtimeDir, ".enclave"), { recursive: true, mode: 0o700 });
   writeFileSync(join(sb.runtimeDir, "partial"), "half");

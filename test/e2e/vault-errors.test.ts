@@ -4,18 +4,10 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { FAST_KDF, makeSandbox, makeVault, type Sandbox } from "../helpers/cli.js";
+import { test } from "node:test";
+import { FAST_KDF, makeSandbox, type Sandbox, sandboxPool } from "../helpers/cli.js";
 
-const sandboxes: Sandbox[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-});
-async function vault(name: string, unlock = false) {
-  const sb = await makeVault(name, { unlock });
-  sandboxes.push(sb);
-  return sb;
-}
+const { sandbox, vault } = sandboxPool({ unlock: false });
 
 /** Run `unlock` against a damaged copy of the vault and check: exit 4, no stack, no unlock, file untouched. */
 async function expectCorrupt(sb: Sandbox, bytes: Buffer, what: string, message?: RegExp): Promise<void> {
@@ -88,7 +80,7 @@ test("truncation at several lengths, a foreign file, an empty file, an unknown v
 });
 
 test("a corrupted vault is exit 4 for an unlocked session's commands too, and set does not overwrite it", async () => {
-  const sb = await vault("corrupt-open", true);
+  const sb = await vault("corrupt-open", { unlock: true });
   const bad = readFileSync(sb.vaultFile).subarray(0, 100);
   writeFileSync(sb.vaultFile, bad);
   for (const args of [["get", "x"], ["ls"], ["set", "x"]]) {
@@ -105,8 +97,7 @@ test("commands that need an unlocked vault exit 6 and say how to unlock", async 
     assert.equal(r.code, 6, args.join(" "));
     assert.match(r.stderr, /enclave unlock/);
   }
-  const none = makeSandbox("noinit");
-  sandboxes.push(none);
+  const none = sandbox("noinit");
   for (const args of [["unlock", "--passphrase-file", none.passFile], ["get", "x"], ["ls"]]) {
     const r = await none.run(args);
     assert.equal(r.code, 6, args.join(" "));
@@ -124,7 +115,7 @@ test("init refuses to overwrite an existing vault", async () => {
 });
 
 test("usage errors are exit 2: unknown command or option, missing or extra argument, bad values", async () => {
-  const sb = await vault("usage", true);
+  const sb = await vault("usage", { unlock: true });
   const cases: [string[], RegExp][] = [
     [["frobnicate"], /unknown command/],
     [["ls", "--bogus"], /unknown option/],
@@ -147,8 +138,7 @@ test("usage errors are exit 2: unknown command or option, missing or extra argum
 });
 
 test("no terminal and no --passphrase-file: a clear usage error instead of a hang", async () => {
-  const sb = makeSandbox("notty");
-  sandboxes.push(sb);
+  const sb = sandbox("notty");
   const r = await sb.run(["init"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--passphrase-file/);
@@ -156,8 +146,7 @@ test("no terminal and no --passphrase-file: a clear usage error instead of a han
 });
 
 test("a short passphrase is refused at init; a missing passphrase file is a clear error", async () => {
-  const sb = makeSandbox("short");
-  sandboxes.push(sb);
+  const sb = sandbox("short");
   const r = await sb.run(["init", "--kdf", FAST_KDF, "--passphrase-file", "-"], { input: "short\n" });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /at least 8 bytes/);
@@ -216,7 +205,7 @@ test("a runtime directory enclave did not make, or that others can read, is refu
 });
 
 test("two homes sharing one runtime directory: the second is told, nothing is mixed", async () => {
-  const a = await vault("share-a", true);
+  const a = await vault("share-a", { unlock: true });
   const b = await vault("share-b");
   const env = { ENCLAVE_RUNTIME_DIR: a.runtimeDir };
   const r = await b.run(["unlock", "--passphrase-file", b.passFile], { env });
@@ -226,8 +215,7 @@ test("two homes sharing one runtime directory: the second is told, nothing is mi
 });
 
 test("--help works on every command", async () => {
-  const sb = makeSandbox("help");
-  sandboxes.push(sb);
+  const sb = sandbox("help");
   for (const cmd of [
     [],
     ["init"],

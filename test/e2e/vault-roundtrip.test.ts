@@ -1,40 +1,17 @@
 /** The vault's everyday path through the built CLI: init, unlock, set/get/ls/rm, lock, passwd. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { makeSandbox, makeVault, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
+import { test } from "node:test";
+import { filesUnder, PASSPHRASE, sandboxPool, secretNames } from "../helpers/cli.js";
 
-const sandboxes: Sandbox[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-});
-async function vault(name: string, unlock = true) {
-  const sb = await makeVault(name, { unlock });
-  sandboxes.push(sb);
-  return sb;
-}
-
-/** Every regular file under dir, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
+const { sandbox, vault, tempDir } = sandboxPool();
 
 test("round trip: set from stdin, file and binary; get returns the exact bytes, also after lock/unlock", async () => {
   const sb = await vault("rt");
   const binary = randomBytes(4096);
-  const keyFile = join(sb.home, "..", `${sb.home.split("/").pop()}-key.bin`);
+  const keyFile = join(tempDir("enclave-rt-key-"), "key.bin");
   writeFileSync(keyFile, binary);
   await sb.ok(["set", "github/token"], { input: "ghp_roundtrip_value" });
   await sb.ok(["set", "ssh/id", "--from-file", keyFile]);
@@ -95,7 +72,7 @@ test("set replaces, rm deletes from vault and RAM, unknown names fail clearly", 
 });
 
 test("status --json reports the documented fields, locked and unlocked", async () => {
-  const sb = await vault("status", false);
+  const sb = await vault("status", { unlock: false });
   const locked = JSON.parse(await sb.ok(["status", "--json"]));
   assert.equal(locked.initialized, true);
   assert.equal(locked.unlocked, false);
@@ -111,8 +88,7 @@ test("status --json reports the documented fields, locked and unlocked", async (
   assert.equal(open.secrets, 1);
   const ttl = Date.parse(open.expiresAt) - Date.now();
   assert.ok(ttl > 1.9 * 3600_000 && ttl <= 2 * 3600_000, `expiresAt ~2h ahead, got ${ttl} ms`);
-  const fresh = makeSandbox("status-none");
-  sandboxes.push(fresh);
+  const fresh = sandbox("status-none");
   const none = JSON.parse(await fresh.ok(["status", "--json"]));
   assert.equal(none.initialized, false);
 });
@@ -162,7 +138,7 @@ test("lock saves what changed in the RAM directory; --discard does not", async (
     [["added"], ["edit"], ["drop"], [".edit.swp"]],
   );
   await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
-  const names = (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
+  const names = await secretNames(sb);
   assert.deepEqual(names, ["added", "edit", "keep"]);
   assert.equal(await sb.ok(["get", "edit"]), "new");
   writeFileSync(join(sb.runtimeDir, "edit"), "unsaved");
@@ -184,7 +160,7 @@ test("lock refuses to lose a file whose name cannot be a secret, until --discard
 });
 
 test("--link makes a symlink to the runtime directory; lock removes it", async () => {
-  const sb = await vault("link", false);
+  const sb = await vault("link", { unlock: false });
   const link = join(sb.home, "secrets");
   await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--link", link]);
   assert.ok(lstatSync(link).isSymbolicLink());
@@ -234,8 +210,7 @@ test("passwd: the new passphrase opens the vault, the old one no longer does", a
 });
 
 test("the passphrase can come from stdin", async () => {
-  const sb = makeSandbox("stdin");
-  sandboxes.push(sb);
+  const sb = sandbox("stdin");
   await sb.ok(["init", "--kdf", "argon2id:m=19456,t=2,p=1", "--passphrase-file", "-"], {
     input: `${PASSPHRASE}\n`,
   });
@@ -244,8 +219,7 @@ test("the passphrase can come from stdin", async () => {
 });
 
 test("init --remote records the remote in config.yaml; status shows it", async () => {
-  const sb = makeSandbox("remote");
-  sandboxes.push(sb);
+  const sb = sandbox("remote");
   await sb.ok([
     "init",
     "--kdf",
@@ -281,7 +255,7 @@ test("a session whose key went stale (passphrase changed from another session) r
 });
 
 test("unlockTtl in config.yaml sets the default TTL", async () => {
-  const sb = await vault("cfgttl", false);
+  const sb = await vault("cfgttl", { unlock: false });
   writeFileSync(join(sb.home, "config.yaml"), "unlockTtl: 45m\n");
   const r = JSON.parse(await sb.ok(["unlock", "--passphrase-file", sb.passFile, "--json"]));
   const ttl = Date.parse(r.expiresAt) - Date.now();

@@ -2,52 +2,18 @@
  * The hidden prompt, on a real pseudo-terminal (util-linux `script`): asked twice at init, never
  * echoed, and a mismatch creates nothing.
  */
+
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { after, test } from "node:test";
-import { CLI, FAST_KDF, makeSandbox, PASSPHRASE, type Sandbox } from "../helpers/cli.js";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FAST_KDF, PASSPHRASE, sandboxPool } from "../helpers/cli.js";
+import { onTerminal } from "../helpers/pty.js";
 
-const sandboxes: Sandbox[] = [];
-after(() => {
-  for (const s of sandboxes) s.cleanup();
-});
-
-/** Run the CLI on a pty; answer each prompt (matched in the output) with the next line. */
-function onTerminal(
-  sb: Sandbox,
-  args: string[],
-  answers: [RegExp, string][],
-  /** Typed at once, before any prompt: keystrokes made during an earlier step. */
-  typeAhead?: string,
-): Promise<{ code: number | null; screen: string }> {
-  const cmd = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
-  const child = spawn("script", ["-qefc", cmd, "/dev/null"], { env: { ...sb.env, TERM: "dumb" } });
-  let screen = "";
-  let next = 0;
-  const onOutput = (d: Buffer) => {
-    screen += d.toString();
-    const a = answers[next];
-    if (a?.[0].test(screen.slice(screen.lastIndexOf("\n", screen.length - 2) + 1))) {
-      next++;
-      setTimeout(() => child.stdin.write(`${a[1]}\r`), 50);
-    }
-  };
-  if (typeAhead) child.stdin.write(typeAhead);
-  child.stdout.on("data", onOutput);
-  child.stderr.on("data", onOutput);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  return new Promise((res) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      res({ code, screen });
-    }),
-  );
-}
+const { sandbox, vault, tempDir } = sandboxPool();
 
 test("init on a terminal asks twice, echoes nothing, and the vault opens with that passphrase", async () => {
-  const sb = makeSandbox("tty");
-  sandboxes.push(sb);
+  const sb = sandbox("tty");
   const secret = "typed-on-a-terminal-42";
   const r = await onTerminal(
     sb,
@@ -69,8 +35,7 @@ test("init on a terminal asks twice, echoes nothing, and the vault opens with th
 });
 
 test("mismatched passphrases at init create nothing", async () => {
-  const sb = makeSandbox("tty-mismatch");
-  sandboxes.push(sb);
+  const sb = sandbox("tty-mismatch");
   const r = await onTerminal(
     sb,
     ["init", "--kdf", FAST_KDF],
@@ -85,14 +50,11 @@ test("mismatched passphrases at init create nothing", async () => {
 });
 
 test("bootstrap's passphrase prompt ignores keystrokes typed before it appeared", async () => {
-  const src = makeSandbox("tty-src");
-  sandboxes.push(src);
-  await src.ok(["init", "--kdf", FAST_KDF, "--passphrase-file", src.passFile]);
-  const remote = `${src.home}-remote.enc`;
+  const src = await vault("tty-src", { unlock: false });
+  const remote = join(tempDir("enclave-tty-remote-"), "vault.enc");
   await src.ok(["remote", "set", remote]);
   await src.ok(["push"]);
-  const sb = makeSandbox("tty-boot");
-  sandboxes.push(sb);
+  const sb = sandbox("tty-boot");
   const r = await onTerminal(
     sb,
     ["bootstrap", "--remote", remote],

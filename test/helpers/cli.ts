@@ -1,11 +1,13 @@
 /**
  * Drive the built CLI as a user would: a child process with its own ENCLAVE_HOME (persistent
- * disk) and ENCLAVE_RUNTIME_DIR (tmpfs), a passphrase file, and captured output.
+ * disk) and ENCLAVE_RUNTIME_DIR (tmpfs), a passphrase file, and captured output. A test file
+ * keeps its sandboxes in a sandboxPool(), which removes them when the file's tests are done.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -85,10 +87,74 @@ export function makeSandbox(name = "t"): Sandbox {
   return sb;
 }
 
-/** A sandbox with an initialised vault (fast KDF) and, optionally, unlocked. */
-export async function makeVault(name: string, opts: { unlock?: boolean } = {}): Promise<Sandbox> {
-  const sb = makeSandbox(name);
-  await sb.ok(["init", "--kdf", FAST_KDF, "--passphrase-file", sb.passFile]);
-  if (opts.unlock) await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
-  return sb;
+/** The secret names `enclave ls --json` lists. */
+export async function secretNames(sb: Sandbox): Promise<string[]> {
+  return (JSON.parse(await sb.ok(["ls", "--json"])) as { name: string }[]).map((s) => s.name);
+}
+
+/** Every regular file under dir, recursively. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * A test file's sandboxes and scratch folders, all removed by a node:test `after` hook that
+ * creating the pool registers. Call it once, at the top level of a test file.
+ */
+export interface SandboxPool {
+  /** A blank sandbox (no vault); `env` is added to its environment. */
+  sandbox(name: string, env?: NodeJS.ProcessEnv): Sandbox;
+  /**
+   * A sandbox with an initialised vault (fast KDF), unlocked unless `unlock: false` (or the
+   * pool's default says otherwise); `env` is added to its environment once the vault is ready.
+   */
+  vault(name: string, opts?: { unlock?: boolean; env?: NodeJS.ProcessEnv }): Promise<Sandbox>;
+  /** Take over the cleanup of a sandbox made elsewhere, adding `env` to its environment. */
+  track(sb: Sandbox, env?: NodeJS.ProcessEnv): Sandbox;
+  /** A scratch folder on the persistent disk (os.tmpdir()). */
+  tempDir(prefix: string): string;
+  /** How many sandboxes the pool holds so far. */
+  readonly size: number;
+}
+
+export function sandboxPool(
+  defaults: {
+    /** Whether vault() unlocks when not told (default: true). */
+    unlock?: boolean;
+    /** Added to every sandbox's environment, before the per-sandbox `env`. */
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): SandboxPool {
+  const sandboxes: Sandbox[] = [];
+  const dirs: string[] = [];
+  after(() => {
+    for (const sb of sandboxes) sb.cleanup();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const track = (sb: Sandbox, env: NodeJS.ProcessEnv = {}): Sandbox => {
+    Object.assign(sb.env, defaults.env, env);
+    if (!sandboxes.includes(sb)) sandboxes.push(sb);
+    return sb;
+  };
+  return {
+    sandbox: (name, env) => track(makeSandbox(name), env),
+    vault: async (name, opts = {}) => {
+      const sb = makeSandbox(name);
+      sandboxes.push(sb); // removed even when init fails
+      await sb.ok(["init", "--kdf", FAST_KDF, "--passphrase-file", sb.passFile]);
+      if (opts.unlock ?? defaults.unlock ?? true) await sb.ok(["unlock", "--passphrase-file", sb.passFile]);
+      return track(sb, opts.env);
+    },
+    track,
+    tempDir: (prefix) => {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    get size() {
+      return sandboxes.length;
+    },
+  };
 }

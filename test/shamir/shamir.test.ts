@@ -50,20 +50,6 @@ function gfInterpolate(xs: number[], ys: number[], x: number): number {
   }
   return out;
 }
-/** The secret behind Vault-layout shares, by the reference arithmetic (not the library). */
-function refCombine(shares: Buffer[]): Buffer {
-  const L = shares[0]!.length - 1;
-  const xs = shares.map((s) => s[L]!);
-  return Buffer.from(
-    Array.from({ length: L }, (_, i) =>
-      gfInterpolate(
-        xs,
-        shares.map((s) => s[i]!),
-        0,
-      ),
-    ),
-  );
-}
 /** Value at x of the polynomial through the first K shares, byte by byte (reference). */
 function refEvaluate(shares: Buffer[], x: number): Buffer {
   const L = shares[0]!.length - 1;
@@ -78,6 +64,8 @@ function refEvaluate(shares: Buffer[], x: number): Buffer {
     ),
   );
 }
+/** The secret behind Vault-layout shares (the value at 0), by the reference arithmetic, not the library. */
+const refCombine = (shares: Buffer[]): Buffer => refEvaluate(shares, 0);
 
 const line = (text: string, label = "test") => ({ label, line: Buffer.from(text) });
 const lines = (r: SplitResult) => r.shares.map((s) => s.line.toString());
