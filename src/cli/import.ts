@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { EnclaveError } from "../errors.js";
 import { importSecrets, normalizePrefix } from "../import/apply.js";
-import { loadTazpodFile, readTazpodVault } from "../import/tazpod.js";
+import type { readTazpodVault } from "../import/tazpod.js";
 import { wipe } from "../secure/buffers.js";
 import { VaultService } from "../vault/service.js";
 import { readPassphrase } from "./input.js";
@@ -44,6 +44,8 @@ export function registerImportCommands(program: Command): void {
       normalizePrefix(o.prefix); // a bad prefix is a usage error before anything else
       const svc = new VaultService({ notice: info });
       await svc.requireUnlocked(); // locked / no vault (exit 6) before prompting
+      // Loaded on use: tar-stream costs ~20 ms, which every other command would pay at start-up.
+      const { loadTazpodFile, readTazpodVault } = await import("../import/tazpod.js");
       const tazpod = loadTazpodFile(file); // missing or too short (exit 1 / 4) before prompting
       const pass = await readPassphrase({
         file: o.passphraseFile,

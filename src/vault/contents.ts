@@ -140,6 +140,10 @@ export class VaultContents {
   }
 }
 
+/**
+ * Byte order of names. Valid names are ASCII (see names.ts), where UTF-16 code-unit order — plain
+ * string comparison — is byte order, without encoding each name into a Buffer first.
+ */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -7,10 +7,14 @@
 import { UsageError } from "../errors.js";
 
 const SEGMENT = /^[A-Za-z0-9_@+=,:-][A-Za-z0-9._@+=,:-]*$/;
+/** The same rule for a whole name at once: the fast path when 10,000 names are decoded. */
+const WHOLE_NAME = /^[A-Za-z0-9_@+=,:-][A-Za-z0-9._@+=,:-]*(?:\/[A-Za-z0-9_@+=,:-][A-Za-z0-9._@+=,:-]*)*$/;
 export const MAX_NAME_LENGTH = 255;
 
 /** Why the name is not acceptable, or undefined if it is. */
 export function nameProblem(name: string): string | undefined {
+  // Valid names are ASCII, so their length in characters is their length in bytes.
+  if (name.length <= MAX_NAME_LENGTH && WHOLE_NAME.test(name)) return undefined;
   if (name.length === 0) return "the name is empty";
   if (Buffer.byteLength(name) > MAX_NAME_LENGTH) return `the name is longer than ${MAX_NAME_LENGTH} bytes`;
   for (const seg of name.split("/")) {
