@@ -10,9 +10,8 @@ import { type AwsOptions, credentialProvider, resolveRegion } from "../remote/s3
 /** Does this credential error mean "log in with `aws sso login`" rather than "misconfigured"? */
 export function needsSsoLogin(e: unknown): boolean {
   const msg = `${(e as Error)?.name ?? ""} ${(e as Error)?.message ?? ""}`;
-  return /sso|token (is )?expired|token.*(not found|missing|invalid)|UnauthorizedException|refresh.*token/i.test(
-    msg,
-  );
+  // Not any "token … invalid": InvalidClientTokenId means wrong static keys, which no login fixes.
+  return /sso|token (is )?expired|UnauthorizedException|refresh.*token/i.test(msg);
 }
 
 /** The caller's ARN, or a thrown error from the SDK. */

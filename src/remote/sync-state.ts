@@ -74,8 +74,4 @@ export class SyncStateStore {
       Buffer.from(JSON.stringify({ version: 1, ...state, syncedAt: new Date().toISOString() }, null, 2)),
     );
   }
-
-  clear(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
 }
