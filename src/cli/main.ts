@@ -8,6 +8,7 @@ import { Command, CommanderError } from "commander";
 import { EnclaveError, ExitCode } from "../errors.js";
 import { registerBootstrapCommand } from "./bootstrap.js";
 import { registerImportCommands } from "./import.js";
+import { registerScanCommand } from "./scan.js";
 import { registerShamirCommands } from "./shamir.js";
 import { registerSyncCommands } from "./sync.js";
 import { registerVaultCommands } from "./vault.js";
@@ -38,13 +39,15 @@ export function buildProgram(): Command {
   registerBootstrapCommand(program);
   registerImportCommands(program);
   registerShamirCommands(program);
+  registerScanCommand(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return ExitCode.ok;
+    // A command may report through the exit code alone (scan: 1 = something was found).
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are successes; every other parse problem is a usage error.

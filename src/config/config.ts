@@ -32,6 +32,14 @@ function buildSchema(z: typeof Zod) {
       autoPush: z.boolean().optional(),
       /** History copies kept by a remote without native versioning. */
       historyRetention: z.number().int().min(1).max(10_000).optional(),
+      /** `enclave scan`: gitignore-style paths to leave out, and the largest file scanned. */
+      scan: z
+        .object({
+          exclude: z.array(z.string().min(1)).optional(),
+          maxFileBytes: z.number().int().min(1).optional(),
+        })
+        .strict()
+        .optional(),
       /** Default TTL for `unlock`, e.g. "8h". */
       unlockTtl: z.string().min(1).optional(),
     })

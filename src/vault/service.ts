@@ -293,6 +293,13 @@ export class VaultService {
     return this.withUnlocked(false, (v) => Buffer.from(this.requireSecret(v, name).value));
   }
 
+  /** Every secret with a copy of its value, for `scan --known`; the caller wipes the values. */
+  async allSecrets(): Promise<{ name: string; value: Buffer }[]> {
+    return this.withUnlocked(false, (v) =>
+      v.contents.names().map((name) => ({ name, value: Buffer.from(v.contents.get(name)!.value) })),
+    );
+  }
+
   async list(): Promise<SecretListing[]> {
     return this.withUnlocked(false, (v) =>
       v.contents.names().map((name) => {
