@@ -60,6 +60,8 @@ function regexOf(pattern: RegExp): RegExp {
  */
 interface Prefilter {
   rules: Rule[];
+  /** each rule's keywords array as it was when this was built */
+  sources: string[][];
   /** per rule: its distinct lowercase keywords (empty: always run) */
   keywords: string[][];
   all: RegExp | undefined;
@@ -79,14 +81,21 @@ function prefilterOf(rules: Rule[]): Prefilter {
   if (
     cached &&
     cached.rules.length === rules.length &&
-    cached.rules.every((r, i) => r === rules[i] && r.keywords.length === cached.keywords[i]!.length)
+    cached.rules.every((r, i) => r === rules[i] && r.keywords === cached.sources[i])
   )
     return cached;
   const keywords = rules.map((r) => [...new Set(r.keywords.map((k) => k.toLowerCase()).filter((k) => k))]);
   const distinct = [...new Set(keywords.flat())].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
   const implies = new Map(distinct.map((k) => [k, distinct.filter((other) => k.includes(other))]));
   const all = distinct.length > 0 ? new RegExp(distinct.map(escapeRegExp).join("|"), "g") : undefined;
-  const built: Prefilter = { rules: [...rules], keywords, all, implies, count: distinct.length };
+  const built: Prefilter = {
+    rules: [...rules],
+    sources: rules.map((r) => r.keywords),
+    keywords,
+    all,
+    implies,
+    count: distinct.length,
+  };
   prefilters.set(rules, built);
   return built;
 }

@@ -30,9 +30,19 @@ export interface Rule {
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the validators.
 
-/** Runs, sequences and words that mark a documentation placeholder rather than a credential. */
-const FAKE_MARKERS =
-  /(.)\1{5,}|x{4,}|\*{3,}|\.{3}|…|abcdef|bcdefg|123456|234567|qwerty|example|sample|dummy|placeholder|redacted|changeme|insert|replace|your|fake|secret|passw|token/i;
+/**
+ * Runs, sequences and words that mark a documentation placeholder rather than a credential. The
+ * words count in lower or upper case only (`your_token_here`, `YOUR_API_KEY`): in mixed case they
+ * turn up in random strings too often (a 40-character token holds some 4-letter word about once in
+ * a thousand).
+ */
+const MARKER_WORDS =
+  "example|sample|dummy|placeholder|redacted|changeme|insert|replace|your|fake|secret|passw|token";
+/** "…", also as its UTF-8 bytes read as latin1 (the scanner decodes files that way). */
+const ELLIPSIS = "\u2026|\u00e2\u0080\u00a6";
+const FAKE_MARKERS = new RegExp(
+  `(.)\\1{5,}|[xX]{4,}|\\*{3,}|\\.{3}|${ELLIPSIS}|abcdef|ABCDEF|bcdefg|123456|234567|qwerty|${MARKER_WORDS}|${MARKER_WORDS.toUpperCase()}`,
+);
 
 /** True when `s` looks like a documentation placeholder (XXXX, 123456, "example", "your…"). */
 export function looksFake(s: string): boolean {
@@ -127,9 +137,9 @@ const PLACEHOLDER_PASSWORD =
 function urlPasswordOk(pw: string): boolean {
   if (pw.length < 3) return false;
   if (INDIRECT.test(pw) || /[{}[\]]/.test(pw)) return false;
-  if (/^(.)\1*$/.test(pw) || /^[*x•.#_-]+$/i.test(pw)) return false;
+  if (/^(.)\1*$/.test(pw) || /^(?:[*x.#_-]|\u2022|\u00e2\u0080\u00a2)+$/i.test(pw)) return false;
   if (PLACEHOLDER_PASSWORD.test(pw)) return false;
-  return !/x{4,}|\*{3,}|…|\.\.\./i.test(pw);
+  return !/x{4,}|\*{3,}|\.\.\./i.test(pw) && !looksFake(pw);
 }
 
 /**
@@ -160,6 +170,10 @@ function codeLike(v: string): boolean {
   );
 }
 
+/** Shapes that a specific rule owns: when it turned the value down (bad checksum, placeholder), so does generic. */
+const SPECIFIC_PREFIX =
+  /^(?:gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|ft|soat|cbt)-|GR1348941|xox|xapp-|[rs]k_(?:live|test)_|AIza|sk-(?:proj|svcacct|admin|None|ant)-|npm_|eyJ|(?:AKIA|ASIA|ABIA|ACCA|A3T))/;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -178,26 +192,36 @@ function withoutPrefix(v: string): string {
   return m && v.length - m[0].length >= 16 ? v.slice(m[0].length) : v;
 }
 
+/** Why the value of a `secret = "…"`-style assignment is not taken for a credential; undefined if it is. */
+export function genericRejection(v: string): string | undefined {
+  if (v.length < 16) return "shorter than 16";
+  if (INDIRECT.test(v)) return "template or environment reference";
+  if (/^(?:[a-z][a-z0-9+.-]*:\/\/|data:|file:)/i.test(v)) return "URL"; // with a password: url-password
+  if (SPECIFIC_PREFIX.test(v)) return "shape owned by a specific rule"; // which turned it down
+  if (/^(?:pk_(?:live|test)_|ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-)/.test(v)) return "public by design";
+  if (/^(?:sha\d+|md5)[-:]/i.test(v)) return "digest"; // package-lock integrity, image ids
+  if (UUID.test(v)) return "UUID";
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v)) return "a.b.c expression";
+  if (/%\d*\.\d*[a-zA-Z]|%[sd](?![0-9A-Fa-f])/.test(v)) return "format string";
+  if (codeLike(v)) return "code or regex";
+  if (!/[A-Za-z]/.test(v) || !/[0-9]/.test(v)) return "not both letters and digits";
+  if (/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(v)) return "ENV_VAR_NAME";
+  if (/^\d{4}-\d\d-\d\d/.test(v) || /^v?\d+\.\d+\.\d+/.test(v)) return "date or version";
+  if (looksFake(v)) return "placeholder";
+  if (wordy(v)) {
+    // Paths and file names are made of words too.
+    return /^(?:\/|\.{1,2}\/|~\/|[a-z]:\\)|\.[a-z]{2,5}$/i.test(v) ? "path or file name" : "words";
+  }
+  if (/\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|conf|cfg|ini|toml)$/i.test(v))
+    return "file name";
+  const body = withoutPrefix(v);
+  if (shannonEntropy(body) < genericEntropyFloor(body)) return "entropy below the floor";
+  return undefined;
+}
+
 /** The value of a `secret = "…"`-style assignment looks like a real credential. */
 export function genericValueOk(v: string): boolean {
-  if (v.length < 16) return false;
-  if (INDIRECT.test(v)) return false;
-  // URLs (with a password: the url-password rule), data: URIs, file paths, file names.
-  if (/^(?:[a-z][a-z0-9+.-]*:\/\/|data:|file:|\/|\.{1,2}\/|~\/|[a-z]:\\)/i.test(v)) return false;
-  if (/\/[\w.-]+\.[a-z]{2,5}$|^[\w.-]+\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|ya?ml|txt|env|conf|cfg|ini|toml)$/i.test(v))
-    return false;
-  if (UUID.test(v)) return false;
-  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v)) return false; // a.b.c: code, not a value
-  if (/%\d*\.\d*[a-zA-Z]|%[sd](?![0-9A-Fa-f])/.test(v)) return false; // format strings
-  if (/^(?:pk_(?:live|test)_|ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-)/.test(v)) return false; // public by design
-  if (/^(?:sha\d+|md5)[-:]/i.test(v)) return false; // digests (package-lock integrity, docker image ids)
-  if (codeLike(v)) return false;
-  if (!/[A-Za-z]/.test(v) || !/[0-9]/.test(v)) return false; // words, identifiers, numbers
-  if (/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(v)) return false; // ENV_VAR_NAME
-  if (/^\d{4}-\d\d-\d\d/.test(v) || /^v?\d+\.\d+\.\d+/.test(v)) return false; // dates, versions
-  if (looksFake(v) || wordy(v)) return false;
-  const body = withoutPrefix(v);
-  return shannonEntropy(body) >= genericEntropyFloor(body);
+  return genericRejection(v) === undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,9 +264,9 @@ export const RULES: Rule[] = [
     title: "AWS secret access key",
     description:
       "A 40-character base64 AWS secret access key assigned to a name containing aws or secret " +
-      "(aws_secret_access_key = …, \"SecretAccessKey\": \"…\").",
+      '(aws_secret_access_key = …, "SecretAccessKey": "…").',
     pattern:
-      /(?:aws|secret)[\w.-]{0,30}?["'`]?\s{0,5}(?::=|=>|:|=)\s{0,5}["'`]?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?:aws|secret)[\w.-]{0,30}?["'`]?\s{0,5}(?::=|=>|:|=)\s{0,5}["'`]?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])/gi,
     keywords: ["aws", "secret"],
     validate: (s) => mixedCase(s) && randomTail(s, 4.0),
     example: j("aws_secret_access_key = ", "+yy6dGT+3ldx4dbg19/2", "LzKfkBxhmR9t/iM2frKC"),
@@ -268,7 +292,13 @@ export const RULES: Rule[] = [
     pattern: /\b(?<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b/g,
     keywords: ["github_pat_"],
     validate: (s) => mixedCase(s.slice(11)) && randomTail(s.slice(11), 4.0),
-    example: j("github", "_pat_", "MoXtEOiAhEkZj20xZFF8fQ", "_", "PdsxzHWbLFAxACrMnK4BQ7LlvA7Le0oWg2bqpR9889pJktAJiRcviT2YAxe"),
+    example: j(
+      "github",
+      "_pat_",
+      "MoXtEOiAhEkZj20xZFF8fQ",
+      "_",
+      "PdsxzHWbLFAxACrMnK4BQ7LlvA7Le0oWg2bqpR9889pJktAJiRcviT2YAxe",
+    ),
   },
   {
     id: "gitlab-token",
@@ -304,12 +334,18 @@ export const RULES: Rule[] = [
   {
     id: "slack-webhook-url",
     title: "Slack incoming webhook or workflow URL",
-    description: "hooks.slack.com/services/T…/B…/… (and /workflows/, /triggers/): anyone with the URL can post.",
+    description:
+      "hooks.slack.com/services/T…/B…/… (and /workflows/, /triggers/): anyone with the URL can post.",
     pattern:
       /\bhooks\.slack\.com\/(?:services\/T[A-Z0-9]{6,12}\/B[A-Z0-9]{6,12}\/[A-Za-z0-9]{20,32}|(?:workflows|triggers)\/T[A-Z0-9]{6,12}\/A[A-Z0-9]{6,12}\/\d{6,20}\/[A-Za-z0-9]{20,40})(?![A-Za-z0-9])/g,
     keywords: ["hooks.slack.com"],
     validate: (s) => !looksFake(s) && shannonEntropy(s.slice(s.lastIndexOf("/") + 1)) >= 3.0,
-    example: j("https://hooks.slack", ".com/services/", "T9Z5MXQ46KL/BTK5GJ0UW2H/", "y2ZOKAS73PH3lR1XPLtrWwQf"),
+    example: j(
+      "https://hooks.slack",
+      ".com/services/",
+      "T9Z5MXQ46KL/BTK5GJ0UW2H/",
+      "y2ZOKAS73PH3lR1XPLtrWwQf",
+    ),
   },
   {
     id: "stripe-live-key",
@@ -323,7 +359,8 @@ export const RULES: Rule[] = [
   {
     id: "stripe-test-key",
     title: "Stripe test-mode secret or restricted key",
-    description: "sk_test_… and rk_test_…: no money moves, but the test account's data and settings are exposed.",
+    description:
+      "sk_test_… and rk_test_…: no money moves, but the test account's data and settings are exposed.",
     pattern: /\b(?<secret>[rs]k_test_[A-Za-z0-9]{20,247})(?![A-Za-z0-9])/g,
     keywords: ["sk_test_", "rk_test_"],
     validate: (s) => randomTail(s.slice(8), 3.0),
@@ -396,13 +433,19 @@ export const RULES: Rule[] = [
       /-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,65536}?-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----/g,
     keywords: ["private key"],
     validate: privateKeyBodyOk,
-    example: j("-----BEGIN OPENSSH ", "PRIVATE KEY-----\n", PEM_BODY, "\n-----END OPENSSH ", "PRIVATE KEY-----"),
+    example: j(
+      "-----BEGIN OPENSSH ",
+      "PRIVATE KEY-----\n",
+      PEM_BODY,
+      "\n-----END OPENSSH ",
+      "PRIVATE KEY-----",
+    ),
   },
   {
     id: "jwt",
     title: "JSON Web Token",
     description:
-      "Three base64url parts (eyJ….….…) whose header decodes to JSON with an \"alg\" other than none, " +
+      'Three base64url parts (eyJ….….…) whose header decodes to JSON with an "alg" other than none, ' +
       "and a signature of at least 16 characters: a bearer token that may still be valid.",
     pattern: /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])/g,
     keywords: ["eyj"],
@@ -414,7 +457,7 @@ export const RULES: Rule[] = [
     title: "Password in a URL",
     description:
       "scheme://user:password@host (database, broker, proxy, git remote…). The password is the secret. " +
-      "Placeholders are ignored: password, ****, xxxx, ${VAR}, $VAR, {{var}}, <password>, and a " +
+      `Placeholders are ignored: password, ****, xxxx, \${VAR}, $VAR, {{var}}, <password>, and a ` +
       "password equal to the user name (postgres:postgres).",
     pattern:
       /:\/\/(?<=[A-Za-z0-9]:\/\/)(?<user>[^\s:@/?#"'`<>\\]{0,128}):(?!\k<user>@)(?<secret>[^\s:@/?#"'`<>\\]{1,256})@(?=[A-Za-z0-9[])(?!(?:[A-Za-z0-9-]+\.)*(?:example|invalid)(?:\.(?:com|org|net))?(?![A-Za-z0-9.-]))/g,
@@ -427,10 +470,10 @@ export const RULES: Rule[] = [
     title: "High-entropy value assigned to a key, secret, token or password",
     description:
       "A quoted value of 16+ characters assigned (=, :, :=, =>, ==) to a name ending in key, secret, " +
-      "token, password, passwd or pwd (api_key = \"…\", \"clientSecret\": \"…\"), when it has letters and " +
+      'token, password, passwd or pwd (api_key = "…", "clientSecret": "…"), when it has letters and ' +
       "digits, its Shannon entropy is above a floor that grows with its length (3.3 bits/char at 16 " +
       "characters up to 4.1; 3.0 for hex), and it is not a placeholder, a template or environment " +
-      "reference (${X}, process.env.X), a path, a URL, a UUID, an ENV_VAR_NAME, a date or a version.",
+      `reference (\${X}, process.env.X), a path, a URL, a UUID, an ENV_VAR_NAME, a date or a version.`,
     pattern:
       /(?:(?<!pub(?:lic)?[_.-]?)key|secret|(?<!(?:continuation|next|page|pagination|sync|cancellation|idempotency|csrf|xsrf)[_.-]?)token|passw(?:or)?d|pwd)(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}(?<q>["'`])(?<secret>[^"'`\s\\]{16,256})\k<q>/gi,
     keywords: ["key", "secret", "token", "passw", "pwd"],
@@ -441,11 +484,11 @@ export const RULES: Rule[] = [
     id: "generic-env-secret",
     title: "High-entropy unquoted value of a KEY/SECRET/TOKEN/PASSWORD variable",
     description:
-      "A line NAME=value (.env files, shell, docker-compose `- NAME=value`, .properties) where NAME contains " +
-      "key, secret, token, password, passwd or pwd and the unquoted value passes the same checks as " +
-      "generic-secret.",
+      "A line NAME=value (.env files, shell, docker-compose `- NAME=value`, .properties, INI) where NAME " +
+      "ends in key, secret, token, password, passwd or pwd and the unquoted value passes the same checks " +
+      "as generic-secret.",
     pattern:
-      /(?:key|secret|token|passw(?:or)?d|pwd)(?<=^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.]*(?:key|secret|token|passw(?:or)?d|pwd))[A-Za-z0-9_.]*[ \t]*=[ \t]*(?<secret>[^\s"'`$#;|&<>(){}[\]\\]{16,256})[ \t]*(?:#[^\n]*)?\r?$/gim,
+      /(?:key|secret|token|passw(?:or)?d|pwd)(?<=^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.]*(?:key|secret|token|passw(?:or)?d|pwd))(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?[ \t]*=[ \t]*(?<secret>[^\s"'`$#;|&<>(){}[\]\\]{16,256})[ \t]*(?:#[^\n]*)?\r?$/gim,
     keywords: ["key", "secret", "token", "passw", "pwd"],
     validate: genericValueOk,
     example: j("STRIPE_WEBHOOK_SECRET=", "whsec_", "a38db65b4e0b99e541e5", "29b3e06b14038835127c"),
