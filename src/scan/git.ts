@@ -107,9 +107,20 @@ export async function readBlobs(
   child.stdin.on("error", () => undefined);
   child.stdin.end(`${shas.join("\n")}\n`);
   let pending: Buffer = Buffer.alloc(0);
+  // Chunks of a large blob are only collected until the whole blob is there, then joined once
+  // (joining on every chunk would copy a 5 MB blob hundreds of times).
+  const waiting: Buffer[] = [];
+  let waitingBytes = 0;
   let want: { sha: string; size: number } | undefined;
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    if (want && pending.length + waitingBytes + chunk.length < want.size + 1) {
+      waiting.push(chunk);
+      waitingBytes += chunk.length;
+      continue;
+    }
+    pending = Buffer.concat([pending, ...waiting, chunk]);
+    waiting.length = 0;
+    waitingBytes = 0;
     for (;;) {
       if (!want) {
         const nl = pending.indexOf(0x0a);
