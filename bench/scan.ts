@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { type Case, CORPUS_FILE, loadCorpus, textOf } from "../test/scan/corpus.js";
 import { assertCliBuilt, CLI, REPO } from "./lib/cli.js";
 import { load1, type MachineInfo, machineInfo } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
@@ -34,34 +35,9 @@ const GS_TIMEOUT_S = Number(process.env.BENCH_GS_TIMEOUT) || 240;
 const PLANTS = 10;
 const SEED = 0x5ca11ed;
 const MB = 1e6;
-const CORPUS_FILE = join(REPO, "test/scan/corpus/cases.json");
 const RESULTS_FILE = join(REPO, "bench/results/scan.json");
 
 // ---- the corpus ----
-
-interface Case {
-  rule: string | null;
-  expect: "positive" | "negative";
-  text?: string;
-  /** the text in pieces, joined at run time, so that no stored string is a whole credential */
-  parts?: string[];
-  note?: string;
-}
-
-/** Read at run time: the corpus is maintained elsewhere and may have grown since this was written. */
-function loadCorpus(): Case[] {
-  const raw: unknown = JSON.parse(readFileSync(CORPUS_FILE, "utf8"));
-  if (!Array.isArray(raw)) throw new Error(`${CORPUS_FILE}: expected an array of cases`);
-  return raw.map((c: Case, i) => {
-    if (c.expect !== "positive" && c.expect !== "negative")
-      throw new Error(`${CORPUS_FILE}: case ${i}: expect must be "positive" or "negative"`);
-    if (typeof c.text !== "string" && !Array.isArray(c.parts))
-      throw new Error(`${CORPUS_FILE}: case ${i}: neither text nor parts`);
-    return c;
-  });
-}
-
-const textOf = (c: Case): string => c.text ?? c.parts!.join("");
 
 /** One positive per rule, in corpus order, up to `n`. */
 function plantable(cases: Case[], n: number): { rule: string; text: string }[] {

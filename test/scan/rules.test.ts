@@ -4,21 +4,12 @@ import { test } from "node:test";
 import { detectInText, isGenericRule, type RawFinding } from "../../src/scan/detect.js";
 import { shannonEntropy } from "../../src/scan/entropy.js";
 import { base62Crc32, RULES, type Rule } from "../../src/scan/rules.js";
+import { type Case, loadCorpus, textOf } from "./corpus.js";
 
 /** The source tree (tests run from dist/test/scan). */
 const REPO = new URL("../../../", import.meta.url);
 
-interface Case {
-  rule: string | null;
-  expect: "positive" | "negative";
-  text?: string;
-  /** the text in pieces, joined before use, so that no stored string is a whole credential */
-  parts?: string[];
-  note?: string;
-}
-
-const cases: Case[] = JSON.parse(readFileSync(new URL("test/scan/corpus/cases.json", REPO), "utf8"));
-const textOf = (c: Case): string => c.text ?? c.parts!.join("");
+const cases: Case[] = loadCorpus();
 const ids = RULES.map((r) => r.id);
 
 /** A rule built from pieces, so that this file holds no credential-shaped string either. */
