@@ -11,6 +11,8 @@ export interface BlobOrigin {
   author: string;
   date: string;
   path: string;
+  /** Every path the blob was ever committed under (exclusions must match all of them). */
+  paths: Set<string>;
 }
 
 function git(cwd: string, args: string[]): string {
@@ -69,7 +71,10 @@ export function blobOrigins(dir: string): Map<string, BlobOrigin> {
       const mode = fields[1];
       const sha = fields[3];
       if (!sha || mode === "160000" || /^0+$/.test(sha)) continue; // submodules, deletions
-      if (!out.has(sha)) out.set(sha, { commit, author, date, path: line.slice(tab + 1) });
+      const path = line.slice(tab + 1);
+      const seen = out.get(sha);
+      if (seen) seen.paths.add(path);
+      else out.set(sha, { commit, author, date, path, paths: new Set([path]) });
     }
   }
   return out;

@@ -158,7 +158,8 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     const origins = blobOrigins(opts.root);
     const sizes = blobSizes(opts.root, [...origins.keys()]);
     const wanted = [...origins.keys()].filter((sha) => {
-      if (excluded.ignores(origins.get(sha)!.path)) return false;
+      // Left out only when every path it was committed under is excluded.
+      if ([...origins.get(sha)!.paths].every((p) => excluded.ignores(p))) return false;
       if ((sizes.get(sha) ?? 0) > max) {
         result.stats.skippedLarge++;
         return false;

@@ -226,3 +226,21 @@ test("paths excluded in config.yaml (scan.exclude) are not scanned", async () =>
   writeFileSync(join(sb.home, "config.yaml"), "scan:\n  exclude: ['fixtures/']\n");
   assert.equal((await sb.run(["scan", dir])).code, 0);
 });
+
+test("--history with exclusions: a blob is left out only when every path it was committed under is excluded", async () => {
+  const sb = sandbox("scan-history-exclude");
+  const dir = repo();
+  mkdirSync(join(dir, "fixtures"));
+  writeFileSync(join(dir, "fixtures/only-here.txt"), `A=${AWS_KEY}\n`);
+  writeFileSync(join(dir, "fixtures/copied.txt"), `${PEM}`);
+  git(dir, "add", ".");
+  git(dir, "commit", "-qm", "fixtures");
+  mkdirSync(join(dir, "src"));
+  writeFileSync(join(dir, "src/copied.txt"), `${PEM}`); // the same blob, now outside fixtures/
+  git(dir, "add", ".");
+  git(dir, "commit", "-qm", "copy");
+  const r = await sb.run(["scan", dir, "--history", "--exclude", "fixtures/", "--format", "json"]);
+  assert.equal(r.code, 1, r.stderr);
+  const rules = JSON.parse(r.stdout.toString()).findings.map((f: { ruleId: string }) => f.ruleId);
+  assert.deepEqual(rules, ["private-key"], "the copied key is still found; the fixture-only one is not");
+});
