@@ -103,7 +103,8 @@ export function registerScanCommand(program: Command): void {
           onProgress: progressPrinter(),
         });
         if (o.writeBaseline) {
-          writeBaseline(o.writeBaseline, result.findings);
+          // A rewritten baseline keeps what the old one accepted, plus what is new.
+          writeBaseline(o.writeBaseline, [...result.suppressed, ...result.findings]);
           info(`accepted ${result.findings.length} finding(s) into ${o.writeBaseline}`);
           return;
         }
@@ -120,6 +121,7 @@ export function registerScanCommand(program: Command): void {
         throw new EnclaveError(`scan failed: ${(e as Error).message}`);
       } finally {
         known?.wipe();
+        if (process.stderr.isTTY) process.stderr.write("\r\x1b[K"); // no progress line left behind
       }
     });
 }

@@ -3,7 +3,7 @@
  * `enclave scan --write-baseline FILE` records the current findings; `--baseline FILE` suppresses them.
  */
 import { readFileSync } from "node:fs";
-import { EnclaveError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { atomicWriteFile } from "../platform/atomic-write.js";
 import type { Finding } from "./findings.js";
 
@@ -13,17 +13,25 @@ interface BaselineFile {
 }
 
 export function loadBaseline(path: string): Set<string> {
-  let parsed: BaselineFile;
+  let text: string;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8")) as BaselineFile;
+    text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new EnclaveError(`cannot read baseline ${path}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read baseline ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
   }
-  if (parsed?.version !== 1 || !Array.isArray(parsed.fingerprints))
-    throw new EnclaveError(
+  let parsed: BaselineFile | undefined;
+  try {
+    parsed = JSON.parse(text) as BaselineFile;
+  } catch {
+    // Never echo the parser's message: it quotes the file, which may be anything (even a .env).
+  }
+  const entries =
+    parsed?.version === 1 && Array.isArray(parsed.fingerprints) ? parsed.fingerprints : undefined;
+  if (!entries?.every((f) => typeof f?.fingerprint === "string"))
+    throw new UsageError(
       `${path} is not an enclave scan baseline (expected {"version":1,"fingerprints":[…]})`,
     );
-  return new Set(parsed.fingerprints.map((f) => f.fingerprint));
+  return new Set(entries.map((f) => f.fingerprint));
 }
 
 export function writeBaseline(path: string, findings: Finding[]): void {

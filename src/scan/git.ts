@@ -44,34 +44,43 @@ export function listGitFiles(dir: string): string[] {
  */
 export function blobOrigins(dir: string): Map<string, BlobOrigin> {
   const out = new Map<string, BlobOrigin>();
+  // Every option that a user's git config could change is pinned: root commits shown, merges
+  // diffed against each parent, no colour or external diff, NUL-separated (unquoted) paths,
+  // parents before children (topo order, reversed) so "first introduced" survives skewed dates.
   const log = git(dir, [
+    "-c",
+    "log.showSignature=false",
     "log",
     "--all",
+    "--topo-order",
     "--reverse",
-    "-m",
+    "--root",
+    "--diff-merges=separate",
     "--no-renames",
     "--raw",
     "--no-abbrev",
     "--diff-filter=AMT",
+    "--no-color",
+    "--no-ext-diff",
+    "-z",
     "--format=%x1e%H%x1f%an <%ae>%x1f%aI",
   ]);
   for (const record of log.split("\x1e")) {
     if (!record) continue;
-    const nl = record.indexOf("\n");
-    const [commit, author, date] = (nl < 0 ? record : record.slice(0, nl)).split("\x1f") as [
+    const end = record.indexOf("\0");
+    const [commit, author, date] = (end < 0 ? record : record.slice(0, end)).split("\x1f") as [
       string,
       string,
       string,
     ];
-    for (const line of record.slice(nl + 1).split("\n")) {
-      // :100644 100644 <old> <new> M\t<path>
-      if (!line.startsWith(":")) continue;
-      const tab = line.indexOf("\t");
-      const fields = line.slice(1, tab).split(" ");
-      const mode = fields[1];
-      const sha = fields[3];
+    // Then pairs: ":<mode> <mode> <old sha> <new sha> <status>" NUL "<path>" NUL
+    const fields = end < 0 ? [] : record.slice(end + 1).split("\0");
+    for (let k = 0; k + 1 < fields.length; k++) {
+      const meta = fields[k]!.replace(/^\n/, "");
+      if (!meta.startsWith(":")) continue;
+      const path = fields[++k]!;
+      const [, mode, , sha] = meta.slice(1).split(" ");
       if (!sha || mode === "160000" || /^0+$/.test(sha)) continue; // submodules, deletions
-      const path = line.slice(tab + 1);
       const seen = out.get(sha);
       if (seen) seen.paths.add(path);
       else out.set(sha, { commit, author, date, path, paths: new Set([path]) });

@@ -42,9 +42,11 @@ function encodings(value: Buffer): [Encoding, Buffer][] {
   const out: [Encoding, Buffer][] = [["raw", Buffer.from(value)]];
   const b64 = value.toString("base64");
   out.push(["base64", Buffer.from(b64)]);
-  const b64url = value.toString("base64url");
-  if (b64url !== b64.replace(/=+$/, "")) out.push(["base64url", Buffer.from(b64url)]);
-  else out.push(["base64url", Buffer.from(b64.replace(/=+$/, ""))]); // unpadded base64
+  // Unpadded standard base64 (a padded form minus its "="), and base64url.
+  out.push(
+    ["base64", Buffer.from(b64.replace(/=+$/, ""))],
+    ["base64url", Buffer.from(value.toString("base64url"))],
+  );
   const hex = value.toString("hex");
   out.push(["hex", Buffer.from(hex)], ["HEX", Buffer.from(hex.toUpperCase())]);
   // URL encoding only differs for values with reserved characters.
@@ -54,7 +56,15 @@ function encodings(value: Buffer): [Encoding, Buffer][] {
     url += /[A-Za-z0-9\-_.~]/.test(ch)
       ? ch
       : `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
-  if (url !== raw) out.push(["url-encoded", Buffer.from(url)]);
+  if (url !== raw) {
+    out.push(["url-encoded", Buffer.from(url)]);
+    out.push(["url-encoded", Buffer.from(url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()))]);
+    // encodeURIComponent leaves !'()* alone, unlike the strict form above.
+    const component = url.replace(/%(21|27|28|29|2A)/g, (_m, h: string) =>
+      String.fromCharCode(Number.parseInt(h, 16)),
+    );
+    out.push(["url-encoded", Buffer.from(component)]);
+  }
   return out;
 }
 

@@ -17,16 +17,24 @@ function what(f: Finding): string {
     : `${f.ruleId} ${f.redacted}`;
 }
 
+/** Paths and author names come from the repository: show control characters, never send them. */
+const printable = (s: string | undefined): string =>
+  Array.from(s ?? "", (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
+  }).join("");
+
 export function formatText(r: ScanResult): string {
   const lines = r.findings.map((f) => {
-    const where = `${f.path}:${f.line}:${f.column}`;
-    const origin = f.commit ? ` in commit ${f.commit.slice(0, 12)} (${f.author}, ${f.date})` : "";
+    const where = `${printable(f.path)}:${f.line}:${f.column}`;
+    const origin = f.commit ? ` in commit ${f.commit.slice(0, 12)} (${printable(f.author)}, ${f.date})` : "";
     return `${where}: ${what(f)}${origin}`;
   });
   const s = r.stats;
   const skipped = [
     s.skippedBinary ? `${s.skippedBinary} binary` : "",
     s.skippedLarge ? `${s.skippedLarge} too large` : "",
+    s.skippedUnreadable ? `${s.skippedUnreadable} unreadable` : "",
     s.suppressedByBaseline ? `${s.suppressedByBaseline} finding(s) accepted by the baseline` : "",
   ].filter(Boolean);
   lines.push(

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import ignore from "ignore";
+import { UsageError } from "../errors.js";
 import { detectInText } from "./detect.js";
 import { type Finding, fingerprint, redact } from "./findings.js";
 import { blobOrigins, blobSizes, isGitRepo, listGitFiles, readBlobs } from "./git.js";
@@ -39,12 +40,15 @@ export interface ScanProgress {
 
 export interface ScanResult {
   findings: Finding[];
+  /** Findings a baseline accepted (kept so a rewritten baseline still holds them). */
+  suppressed: Finding[];
   stats: {
     mode: "tree" | "history";
     scanned: number;
     bytes: number;
     skippedBinary: number;
     skippedLarge: number;
+    skippedUnreadable: number;
     suppressedByBaseline: number;
     ms: number;
   };
@@ -80,32 +84,39 @@ export function scanContent(
 ): Finding[] {
   // latin1 keeps one character per byte, so byte offsets (known secrets) and string offsets agree.
   const text = content.toString("latin1");
-  const findings: Finding[] = detectInText(text, opts.rules ?? RULES).map((f) => ({
-    ruleId: f.ruleId,
-    path,
-    line: f.line,
-    column: f.column,
-    redacted: redact(f.secret),
-    fingerprint: fingerprint(f.ruleId, f.secret, path),
-  }));
   const matches = opts.known?.findIn(content) ?? [];
-  if (matches.length > 0) {
-    const starts = lineStarts(content);
-    for (const m of matches) {
-      const { line, column } = positionOf(starts, m.offset);
-      const lineText = text.slice(starts[line - 1]!, starts[line] ?? text.length);
-      if (lineText.includes(ALLOW_MARK)) continue;
-      findings.push({
-        ruleId: "known-secret",
-        path,
-        line,
-        column,
-        redacted: "",
-        fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
-        secretName: m.name,
-        encoding: m.encoding,
-      });
+  const starts = matches.length > 0 ? lineStarts(content) : [];
+  const findings: Finding[] = [];
+  for (const f of detectInText(text, opts.rules ?? RULES)) {
+    // A vault value that also fits a rule is reported once, by name: the rule's redacted hint
+    // would show part of a value that --known promises never to show.
+    if (matches.length > 0) {
+      const at = starts[f.line - 1]! + f.column - 1;
+      if (matches.some((m) => at < m.offset + m.length && m.offset < at + f.secret.length)) continue;
     }
+    findings.push({
+      ruleId: f.ruleId,
+      path,
+      line: f.line,
+      column: f.column,
+      redacted: redact(f.secret),
+      fingerprint: fingerprint(f.ruleId, f.secret, path),
+    });
+  }
+  for (const m of matches) {
+    const { line, column } = positionOf(starts, m.offset);
+    const lineText = text.slice(starts[line - 1]!, starts[line] ?? text.length);
+    if (lineText.includes(ALLOW_MARK)) continue;
+    findings.push({
+      ruleId: "known-secret",
+      path,
+      line,
+      column,
+      redacted: "",
+      fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
+      secretName: m.name,
+      encoding: m.encoding,
+    });
   }
   return findings;
 }
@@ -130,19 +141,23 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   const excluded = ignore().add(opts.exclude ?? []);
   const result: ScanResult = {
     findings: [],
+    suppressed: [],
     stats: {
       mode: opts.history ? "history" : "tree",
       scanned: 0,
       bytes: 0,
       skippedBinary: 0,
       skippedLarge: 0,
+      skippedUnreadable: 0,
       suppressedByBaseline: 0,
       ms: 0,
     },
   };
   const keep = (f: Finding) => {
-    if (opts.baseline?.has(f.fingerprint)) result.stats.suppressedByBaseline++;
-    else result.findings.push(f);
+    if (opts.baseline?.has(f.fingerprint)) {
+      result.stats.suppressedByBaseline++;
+      result.suppressed.push(f);
+    } else result.findings.push(f);
   };
   const consider = (content: Buffer): boolean => {
     if (isBinary(content)) {
@@ -155,6 +170,8 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   };
 
   if (opts.history) {
+    if (!isGitRepo(opts.root))
+      throw new UsageError(`--history needs a git repository, and ${opts.root} is not in one`);
     const origins = blobOrigins(opts.root);
     const sizes = blobSizes(opts.root, [...origins.keys()]);
     const wanted = [...origins.keys()].filter((sha) => {
@@ -171,8 +188,11 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       done++;
       if (consider(content)) {
         const o = origins.get(sha)!;
-        for (const f of scanContent(content, o.path, opts))
-          keep({ ...f, commit: o.commit, author: o.author, date: o.date });
+        // Every path the blob was committed under (and not excluded) is named: a copy of a
+        // secret in another file is another leak.
+        for (const path of [...o.paths].filter((p) => !excluded.ignores(p)))
+          for (const f of scanContent(content, path, opts))
+            keep({ ...f, commit: o.commit, author: o.author, date: o.date });
       }
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
@@ -183,22 +203,25 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     let done = 0;
     for (const rel of files) {
       done++;
-      const abs = join(opts.root, rel);
-      let size: number;
       try {
-        const st = statSync(abs);
-        if (!st.isFile()) continue; // deleted but still in the index, or a special file
-        size = st.size;
-      } catch {
-        continue;
+        const abs = join(opts.root, rel);
+        let content: Buffer;
+        try {
+          const st = statSync(abs);
+          if (!st.isFile()) continue; // deleted but still in the index, or a special file
+          if (st.size > max) {
+            result.stats.skippedLarge++;
+            continue;
+          }
+          content = readFileSync(abs);
+        } catch {
+          result.stats.skippedUnreadable++; // one unreadable file must not end the scan
+          continue;
+        }
+        if (consider(content)) for (const f of scanContent(content, rel, opts)) keep(f);
+      } finally {
+        opts.onProgress?.({ done, total: files.length, bytes: result.stats.bytes, unit: "files" });
       }
-      if (size > max) {
-        result.stats.skippedLarge++;
-        continue;
-      }
-      const content = readFileSync(abs);
-      if (consider(content)) for (const f of scanContent(content, rel, opts)) keep(f);
-      opts.onProgress?.({ done, total: files.length, bytes: result.stats.bytes, unit: "files" });
     }
   }
   result.findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column);

@@ -183,6 +183,9 @@ test("inline enclave:allow and a baseline suppress exactly what they name", asyn
     ["b.pem"],
   );
   assert.equal(again.stats.suppressedByBaseline, 1);
+  // Rewriting the baseline keeps what it already accepted.
+  assert.equal((await sb.run(["scan", dir, "--baseline", baseline, "--write-baseline", baseline])).code, 0);
+  assert.equal((await sb.run(["scan", dir, "--baseline", baseline])).code, 0);
 });
 
 test("SARIF output validates against the SARIF 2.1.0 schema", async () => {
@@ -213,8 +216,17 @@ test("bad input: unknown format is exit 2; --history outside a git repository is
   const sb = sandbox("scan-bad");
   assert.equal((await sb.run(["scan", ".", "--format", "xml"])).code, 2);
   const r = await sb.run(["scan", tempDir("enclave-scan-nogit-"), "--history"]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /git/);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--history needs a git repository/);
+  const env = join(tempDir("enclave-scan-badbase-"), "secrets.env");
+  writeFileSync(env, `AWS_SECRET_ACCESS_KEY=${AWS_KEY}\n`);
+  const bad = await sb.run(["scan", ".", "--baseline", env]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /is not an enclave scan baseline/);
+  assert.ok(
+    !bad.stderr.includes(AWS_KEY) && !bad.stderr.includes("AWS_SECRET"),
+    "the baseline file is never quoted",
+  );
 });
 
 test("paths excluded in config.yaml (scan.exclude) are not scanned", async () => {
@@ -243,4 +255,30 @@ test("--history with exclusions: a blob is left out only when every path it was 
   assert.equal(r.code, 1, r.stderr);
   const rules = JSON.parse(r.stdout.toString()).findings.map((f: { ruleId: string }) => f.ruleId);
   assert.deepEqual(rules, ["private-key"], "the copied key is still found; the fixture-only one is not");
+});
+
+test("--known: a vault value that also fits a rule is reported once, by name; unpadded base64 is found", async () => {
+  const sb = await vault("scan-known-overlap");
+  await sb.ok(["set", "ci/aws-key-id"], { input: AWS_KEY });
+  const dir = tempDir("enclave-scan-overlap-");
+  const unpadded = Buffer.from(AWS_KEY).toString("base64").replace(/=+$/, "");
+  assert.notEqual(unpadded, Buffer.from(AWS_KEY).toString("base64"), "the test value needs padding");
+  writeFileSync(join(dir, "ci.yml"), `key: ${AWS_KEY}\nb64: ${unpadded}\n`);
+  const r = await sb.run(["scan", dir, "--known", "--format", "json"]);
+  const findings = JSON.parse(r.stdout.toString()).findings as {
+    ruleId: string;
+    line: number;
+    redacted: string;
+  }[];
+  assert.deepEqual(
+    findings.map((f) => [f.line, f.ruleId]),
+    [
+      [1, "known-secret"],
+      [2, "known-secret"],
+    ],
+  );
+  assert.ok(
+    findings.every((f) => f.redacted === ""),
+    "no part of the value is shown",
+  );
 });
