@@ -85,9 +85,13 @@ export function scanContent(
   // latin1 keeps one character per byte, so byte offsets (known secrets) and string offsets agree.
   const text = content.toString("latin1");
   const matches = opts.known?.findIn(content) ?? [];
-  const starts = matches.length > 0 ? lineStarts(content) : [];
+  const raw = detectInText(text, opts.rules ?? RULES);
+  const starts = matches.length > 0 || raw.length > 0 ? lineStarts(content) : [];
+  /** Columns are reported in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. */
+  const utf16Column = (line: number, byteColumn: number) =>
+    content.toString("utf8", starts[line - 1]!, starts[line - 1]! + byteColumn - 1).length + 1;
   const findings: Finding[] = [];
-  for (const f of detectInText(text, opts.rules ?? RULES)) {
+  for (const f of raw) {
     // A vault value that also fits a rule is reported once, by name: the rule's redacted hint
     // would show part of a value that --known promises never to show.
     if (matches.length > 0) {
@@ -98,7 +102,7 @@ export function scanContent(
       ruleId: f.ruleId,
       path,
       line: f.line,
-      column: f.column,
+      column: utf16Column(f.line, f.column),
       redacted: redact(f.secret),
       fingerprint: fingerprint(f.ruleId, f.secret, path),
     });
@@ -111,7 +115,7 @@ export function scanContent(
       ruleId: "known-secret",
       path,
       line,
-      column,
+      column: utf16Column(line, column),
       redacted: "",
       fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
       secretName: m.name,

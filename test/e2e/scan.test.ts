@@ -282,3 +282,12 @@ test("--known: a vault value that also fits a rule is reported once, by name; un
     "no part of the value is shown",
   );
 });
+
+test("columns count characters (UTF-16 units, as SARIF expects), not bytes, after non-ASCII text", async () => {
+  const sb = sandbox("scan-columns");
+  const dir = tempDir("enclave-scan-columns-");
+  const prefix = 'x = "héllo wörld" # AWS ';
+  writeFileSync(join(dir, "u.py"), `${prefix}${AWS_KEY}\n`);
+  const f = JSON.parse((await sb.run(["scan", dir, "--format", "json"])).stdout.toString()).findings[0];
+  assert.equal(f.column, prefix.length + 1);
+});
