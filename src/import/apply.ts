@@ -5,7 +5,7 @@
  */
 import { EnclaveError, UsageError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
-import { folderConflict, nameProblem } from "../vault/names.js";
+import { FolderIndex, nameProblem } from "../vault/names.js";
 import type { VaultService } from "../vault/service.js";
 import type { SkippedEntry } from "./tar-reader.js";
 
@@ -67,6 +67,7 @@ interface Plan {
 function makePlan(incoming: IncomingSecret[], existing: string[], prefix: string | undefined): Plan {
   const plan: Plan = { items: [], values: [], skipped: [], clashes: [], conflicts: [] };
   const have = new Set(existing);
+  const index = new FolderIndex(existing);
   for (const s of incoming) {
     const name = prefix ? `${prefix}/${s.name}` : s.name;
     const problem = nameProblem(name);
@@ -77,7 +78,7 @@ function makePlan(incoming: IncomingSecret[], existing: string[], prefix: string
     }
     const clash = have.has(name);
     if (clash) plan.clashes.push(name);
-    const other = clash ? undefined : folderConflict(name, existing);
+    const other = clash ? undefined : index.clash(name);
     if (other) plan.conflicts.push(`${name} (the vault has ${other})`);
     plan.items.push({ name, size: s.value.length, action: clash ? "overwrite" : "create" });
     plan.values.push(s.value);

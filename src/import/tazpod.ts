@@ -18,7 +18,7 @@ import { createGunzip } from "node:zlib";
 import { AuthError, EnclaveError, ExitCode } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
 import { compareNames } from "../vault/contents.js";
-import { folderConflict, nameProblem } from "../vault/names.js";
+import { FolderIndex, nameProblem } from "../vault/names.js";
 import { readTar, type SkippedEntry, type TarContents, TarReadError } from "./tar-reader.js";
 
 export const TAZPOD_SALT_BYTES = 32;
@@ -218,9 +218,9 @@ export function tarToSecrets(tar: TarContents, file = "the file"): TazpodContent
     byName.set(name, { entry: f.entry, name, value: f.value });
   }
   const secrets = [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
-  const names = secrets.map((s) => s.name);
+  const index = new FolderIndex(secrets.map((s) => s.name));
   for (const s of secrets) {
-    const other = folderConflict(s.name, names);
+    const other = index.clash(s.name);
     if (other) {
       for (const x of secrets) wipe(x.value);
       throw new TazpodFormatError(

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { UsageError } from "../errors.js";
 import { constantTimeEqual, wipe } from "../secure/buffers.js";
-import { assertValidName } from "./names.js";
+import { assertValidName, FolderIndex } from "./names.js";
 
 export interface SecretRecord {
   value: Buffer;
@@ -27,8 +27,8 @@ export interface VaultMeta {
 export const FINGERPRINT_KEY_LENGTH = 32;
 
 export class VaultContents {
-  /** Every folder that holds a secret ("a" and "a/b" for "a/b/c"); built on first need. */
-  private folders: Map<string, number> | undefined;
+  /** Folder-clash index over the secret names; built on first need, then kept in step. */
+  private folders: FolderIndex | undefined;
 
   constructor(
     public meta: VaultMeta,
@@ -62,50 +62,17 @@ export class VaultContents {
         throw new UsageError(
           `"${name}" conflicts with the existing secret "${clash}" (a name cannot be both a secret and a folder)`,
         );
-      this.countFolders(name, +1);
+      this.folders?.add(name);
     }
     if (old) wipe(old.value);
     this.secrets.set(name, { value, createdAt: old?.createdAt ?? now, updatedAt: now });
     return true;
   }
 
-  /**
-   * The existing secret that makes `name` impossible (a secret where `name` needs a folder, or
-   * secrets inside a folder called `name`), or undefined. O(depth of the name), not O(secrets).
-   */
+  /** The existing secret that makes `name` impossible (see FolderIndex), or undefined. */
   folderClash(name: string): string | undefined {
-    const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
-      if (this.secrets.has(prefix)) return prefix;
-    }
-    if (this.folderCounts().has(name)) {
-      for (const other of this.secrets.keys()) if (other.startsWith(`${name}/`)) return other;
-    }
-    return undefined;
-  }
-
-  private folderCounts(): Map<string, number> {
-    if (!this.folders) {
-      this.folders = new Map();
-      for (const n of this.secrets.keys()) this.addFolders(this.folders, n, 1);
-    }
-    return this.folders;
-  }
-
-  /** Keep the folder index (when built) in step with a secret added (+1) or removed (-1). */
-  private countFolders(name: string, delta: 1 | -1): void {
-    if (this.folders) this.addFolders(this.folders, name, delta);
-  }
-
-  private addFolders(folders: Map<string, number>, name: string, delta: 1 | -1): void {
-    const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const f = parts.slice(0, i).join("/");
-      const n = (folders.get(f) ?? 0) + delta;
-      if (n > 0) folders.set(f, n);
-      else folders.delete(f);
-    }
+    this.folders ??= new FolderIndex(this.secrets.keys());
+    return this.folders.clash(name);
   }
 
   /**
@@ -115,7 +82,7 @@ export class VaultContents {
   putRecord(name: string, record: SecretRecord): void {
     const old = this.secrets.get(name);
     if (old) wipe(old.value);
-    else this.countFolders(name, +1);
+    else this.folders?.add(name);
     this.secrets.set(name, record);
   }
 
@@ -124,7 +91,7 @@ export class VaultContents {
     if (!old) return false;
     wipe(old.value);
     this.secrets.delete(name);
-    this.countFolders(name, -1);
+    this.folders?.remove(name);
     return true;
   }
 

@@ -32,12 +32,47 @@ export function assertValidName(name: string): void {
 
 /**
  * A name cannot be both a secret and a folder of secrets (`db` and `db/password`), since the
- * runtime directory would need `db` to be a file and a directory at once.
+ * runtime directory would need `db` to be a file and a directory at once. This index answers
+ * "would this name clash?" in O(depth of the name), however many names it holds.
  */
-export function folderConflict(name: string, existing: Iterable<string>): string | undefined {
-  for (const other of existing) {
-    if (other === name) continue;
-    if (other.startsWith(`${name}/`) || name.startsWith(`${other}/`)) return other;
+export class FolderIndex {
+  private readonly names = new Set<string>();
+  /** How many names each folder holds ("a" and "a/b" for "a/b/c"). */
+  private readonly folders = new Map<string, number>();
+
+  constructor(names: Iterable<string> = []) {
+    for (const n of names) this.add(n);
   }
-  return undefined;
+
+  /** The existing name that makes `name` impossible, or undefined. */
+  clash(name: string): string | undefined {
+    const parts = name.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join("/");
+      if (this.names.has(prefix)) return prefix;
+    }
+    if (this.folders.has(name))
+      for (const other of this.names) if (other.startsWith(`${name}/`)) return other;
+    return undefined;
+  }
+
+  add(name: string): void {
+    if (this.names.has(name)) return;
+    this.names.add(name);
+    this.count(name, 1);
+  }
+
+  remove(name: string): void {
+    if (this.names.delete(name)) this.count(name, -1);
+  }
+
+  private count(name: string, delta: 1 | -1): void {
+    const parts = name.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const f = parts.slice(0, i).join("/");
+      const n = (this.folders.get(f) ?? 0) + delta;
+      if (n > 0) this.folders.set(f, n);
+      else this.folders.delete(f);
+    }
+  }
 }
