@@ -3,7 +3,7 @@
  * first failure stops everything and names the step. Running it again on a bootstrapped machine
  * is safe: every step notices what is already done.
  */
-import { loadConfig, saveConfig } from "../config/config.js";
+import { loadConfig, recordRemote } from "../config/config.js";
 import { EnclaveError } from "../errors.js";
 import type { AwsOptions } from "../remote/s3-client.js";
 import { SyncService } from "../remote/sync.js";
@@ -70,12 +70,7 @@ async function pullStep(vault: VaultService, opts: BootstrapOptions): Promise<st
         "use another ENCLAVE_HOME to bootstrap a second vault",
     );
   vault.store.ensureHome();
-  const aws = Object.fromEntries(Object.entries(opts.aws).filter(([, v]) => v !== undefined));
-  saveConfig(vault.paths.configFile, {
-    ...config,
-    remote: opts.remote,
-    ...(Object.keys(aws).length ? { aws: { ...config.aws, ...aws } } : {}),
-  });
+  recordRemote(vault.paths.configFile, opts.remote, opts.aws);
   const r = await new SyncService(vault, opts.aws, opts.env).pull();
   const said = {
     cloned: "fetched",

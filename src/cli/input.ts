@@ -33,7 +33,8 @@ export function stripOneNewline(b: Buffer): Buffer {
   return out;
 }
 
-function readFileForSecret(path: string, what: string, warn: (m: string) => void): Buffer {
+/** Read a file holding secret material; warn when other users can read it too. */
+export function readFileForSecret(path: string, what: string, warn: (m: string) => void): Buffer {
   try {
     const st = statSync(path);
     if ((st.mode & 0o077) !== 0 && st.isFile())

@@ -3,7 +3,6 @@
  * The `enclave` command. Thin: builds the command tree, runs it, and turns errors into the exit
  * codes of DESIGN.md with a one-line message (a stack trace only with ENCLAVE_DEBUG=1).
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { EnclaveError, ExitCode } from "../errors.js";
 import { registerBootstrapCommand } from "./bootstrap.js";
@@ -12,6 +11,7 @@ import { registerScanCommand } from "./scan.js";
 import { registerShamirCommands } from "./shamir.js";
 import { registerSyncCommands } from "./sync.js";
 import { registerVaultCommands } from "./vault.js";
+import { enclaveVersion } from "./version.js";
 
 // Everything enclave creates is private from the first byte: files 0600, directories 0700.
 process.umask(0o077);
@@ -19,18 +19,13 @@ process.umask(0o077);
 // note for enclave's maintainers (tracked in the project), not something a user can act on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-function version(): string {
-  const pkg = new URL("../../../package.json", import.meta.url);
-  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
-}
-
 export function buildProgram(): Command {
   const program = new Command("enclave")
     .description(
       "Secret custody and credential brokering: an encrypted vault, opened only into RAM.\n" +
         "Environment: ENCLAVE_HOME (vault and config), ENCLAVE_RUNTIME_DIR (unlocked files, on tmpfs).",
     )
-    .version(version())
+    .version(enclaveVersion())
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Subcommands inherit exitOverride and the help settings.

@@ -1,5 +1,4 @@
 /** `enclave scan`: credentials in a tree or a git history, including the vault's own values. */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/config.js";
@@ -7,6 +6,7 @@ import { EnclaveError, ExitCode, UsageError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
 import { VaultService } from "../vault/service.js";
 import { info } from "./output.js";
+import { enclaveVersion } from "./version.js";
 
 interface ScanFlags {
   history?: boolean;
@@ -19,12 +19,6 @@ interface ScanFlags {
 }
 
 const FORMATS = ["text", "json", "sarif"];
-
-function version(): string {
-  return (
-    JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
-  ).version;
-}
 
 /** "files 1,234/5,000 · 12.3 MB · 45.6 MB/s" on one rewritten stderr line, a few times a second. */
 function progressPrinter():
@@ -112,7 +106,7 @@ export function registerScanCommand(program: Command): void {
           o.format === "json"
             ? report.formatJson(result)
             : o.format === "sarif"
-              ? report.formatSarif(result, RULES, version())
+              ? report.formatSarif(result, RULES, enclaveVersion())
               : report.formatText(result);
         process.stdout.write(out);
         if (result.findings.length > 0) process.exitCode = ExitCode.failure;

@@ -6,9 +6,8 @@
  * the shares are (malformed, inconsistent, too few, failing the integrity check), 6 when a vault
  * secret is involved and the vault is locked or missing.
  */
-import { readFileSync, statSync } from "node:fs";
 import type { Command } from "commander";
-import { EnclaveError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { wipe } from "../secure/buffers.js";
 import { decodeLine, SHARE_FORMS, type ShareForm, shareLines, wipeDecoded } from "../shamir/encoding.js";
 import {
@@ -22,7 +21,7 @@ import {
 import { assertSecretSize, assertSplitParameters, MAX_SHARES, ShareError } from "../shamir/shares.js";
 import { assertValidName } from "../vault/names.js";
 import { VaultService } from "../vault/service.js";
-import { readAllStdin } from "./input.js";
+import { readAllStdin, readFileForSecret } from "./input.js";
 import { info } from "./output.js";
 import { readHidden, stdinIsTerminal } from "./prompt.js";
 
@@ -71,18 +70,7 @@ async function readSecretToSplit(name: string | undefined): Promise<Buffer> {
 }
 
 function readShareFile(path: string): Buffer {
-  try {
-    const st = statSync(path);
-    if (st.isFile() && (st.mode & 0o077) !== 0)
-      info(
-        `warning: share file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
-      );
-    return readFileSync(path);
-  } catch (e) {
-    throw new EnclaveError(
-      `cannot read share file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  return readFileForSecret(path, "share file", info);
 }
 
 /** Every share line of one source, labelled for messages ("share file a.txt line 2"). */

@@ -3,7 +3,7 @@
  * changing commands (`--push`, or `autoPush: true` in config.yaml).
  */
 import type { Command } from "commander";
-import { loadConfig, saveConfig } from "../config/config.js";
+import { loadConfig, recordRemote } from "../config/config.js";
 import { UsageError } from "../errors.js";
 import type { Side } from "../remote/merge.js";
 import type { AwsOptions } from "../remote/s3-client.js";
@@ -85,16 +85,7 @@ export function registerSyncCommands(program: Command): void {
     parseRemoteUrl(url); // validate before saving
     const vault = new VaultService({ notice: info });
     vault.store.ensureHome();
-    const config = loadConfig(vault.paths.configFile);
-    const aws = {
-      ...config.aws,
-      ...Object.fromEntries(Object.entries(awsOf(o)).filter(([, v]) => v !== undefined)),
-    };
-    saveConfig(vault.paths.configFile, {
-      ...config,
-      remote: url,
-      ...(Object.keys(aws).length ? { aws } : {}),
-    });
+    recordRemote(vault.paths.configFile, url, awsOf(o));
     info(`remote set to ${url}`);
   });
   remote

@@ -75,3 +75,18 @@ export function loadConfig(file: string): Config {
 export function saveConfig(file: string, config: Config): void {
   atomicWriteFile(file, Buffer.from(yaml().stringify(configSchema().parse(config)), "utf8"));
 }
+
+/** `o` without its undefined entries (so an unset option never overrides a configured one). */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Record the remote (and the AWS settings given; unset ones keep their configured value) in
+ * config.yaml. Used by `init --remote`, `remote set` and `bootstrap`.
+ */
+export function recordRemote(file: string, url: string, aws: NonNullable<Config["aws"]> = {}): void {
+  const config = loadConfig(file);
+  const merged = { ...config.aws, ...definedOnly(aws) };
+  saveConfig(file, { ...config, remote: url, ...(Object.keys(merged).length ? { aws: merged } : {}) });
+}

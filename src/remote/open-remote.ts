@@ -1,5 +1,5 @@
 /** Build the Remote for a URL and the AWS settings (explicit options win over config.yaml). */
-import type { Config } from "../config/config.js";
+import { type Config, definedOnly } from "../config/config.js";
 import { FileRemote } from "./file-remote.js";
 import { DEFAULT_HISTORY_RETENTION, type Remote } from "./remote.js";
 import { type AwsOptions, makeS3Client } from "./s3-client.js";
@@ -15,10 +15,6 @@ export function openRemote(
   const loc = parseRemoteUrl(url);
   const retention = config.historyRetention ?? DEFAULT_HISTORY_RETENTION;
   if (loc.kind === "file") return new FileRemote(loc.path, retention);
-  const aws: AwsOptions = { ...config.aws, ...stripUndefined(overrides) };
+  const aws: AwsOptions = { ...config.aws, ...definedOnly(overrides) };
   return new S3Remote(makeS3Client(aws, env), loc.bucket, loc.key, retention);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

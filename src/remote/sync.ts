@@ -7,7 +7,7 @@
  *   too when the vault is unlocked);
  * - everything runs under the local vault lock, so local writers wait for a sync to finish.
  */
-import { loadConfig } from "../config/config.js";
+import { type Config, loadConfig } from "../config/config.js";
 import { AuthError, ConflictError, EnclaveError, UsageError, VaultLockedError } from "../errors.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { VaultContents } from "../vault/contents.js";
@@ -47,6 +47,7 @@ export interface RestoreResult {
 
 export class SyncService {
   private readonly state: SyncStateStore;
+  private loadedConfig: Config | undefined;
 
   constructor(
     readonly vault: VaultService,
@@ -58,7 +59,7 @@ export class SyncService {
 
   /** The configured remote URL; `override` (bootstrap's --remote) wins. */
   remoteUrl(override?: string): string {
-    const url = override ?? loadConfig(this.vault.paths.configFile).remote;
+    const url = override ?? this.config().remote;
     if (!url)
       throw new UsageError(
         "no remote configured; set one with `enclave remote set s3://BUCKET/KEY` (or a path)",
@@ -66,8 +67,14 @@ export class SyncService {
     return url;
   }
 
+  /** config.yaml, read once per service (a command): push/pull need it twice. */
+  private config(): Config {
+    this.loadedConfig ??= loadConfig(this.vault.paths.configFile);
+    return this.loadedConfig;
+  }
+
   remote(url = this.remoteUrl()): Remote {
-    return openRemote(url, loadConfig(this.vault.paths.configFile), this.aws, this.env);
+    return openRemote(url, this.config(), this.aws, this.env);
   }
 
   async push(): Promise<PushResult> {

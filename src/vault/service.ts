@@ -10,7 +10,7 @@
  */
 import { existsSync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { loadConfig, saveConfig } from "../config/config.js";
+import { loadConfig, recordRemote } from "../config/config.js";
 import { parseDuration } from "../config/duration.js";
 import { type EnclavePaths, resolvePaths } from "../config/paths.js";
 import { EnclaveError, NotInitializedError, UsageError, VaultLockedError } from "../errors.js";
@@ -112,7 +112,7 @@ export class VaultService {
     opts: { kdf?: KdfParams; remote?: string } = {},
   ): Promise<{ vaultFile: string; kdf: string }> {
     assertPassphraseStrength(passphrase);
-    const config = loadConfig(this.paths.configFile); // a malformed config fails before anything is written
+    loadConfig(this.paths.configFile); // a malformed config fails before anything is written
     const refuse = () =>
       new EnclaveError(
         `a vault already exists at ${this.paths.vaultFile}; refusing to overwrite it. ` +
@@ -131,7 +131,7 @@ export class VaultService {
       } finally {
         closeVault(v);
       }
-      if (opts.remote) saveConfig(this.paths.configFile, { ...config, remote: opts.remote });
+      if (opts.remote) recordRemote(this.paths.configFile, opts.remote);
       return { vaultFile: this.paths.vaultFile, kdf: describeKdf(kdf) };
     });
   }
