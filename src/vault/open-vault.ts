@@ -59,8 +59,13 @@ export async function openWithPassphrase(store: VaultStore, passphrase: Buffer):
  * Open with an unlocked session's master key. If the passphrase was changed elsewhere since the
  * session began, the key no longer fits: that is "locked", not "wrong passphrase".
  */
-export function openWithMasterKey(store: VaultStore, masterKey: Buffer): OpenVault {
-  const { parsed } = store.read();
+export function openWithMasterKey(
+  store: VaultStore,
+  masterKey: Buffer,
+  /** The file as already read by the caller, so a 50 MB vault is not read twice. */
+  read: ReturnType<VaultStore["read"]> = store.read(),
+): OpenVault {
+  const { parsed } = read;
   try {
     return decrypt(store, parsed, Buffer.from(masterKey), Buffer.from(parsed.header.salt), parsed.header.kdf);
   } catch (e) {

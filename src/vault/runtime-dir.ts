@@ -105,6 +105,16 @@ export class RuntimeDir {
     writePrivateFile(this.reaperFile, Buffer.from(String(pid)));
   }
 
+  /**
+   * How a secret file is removed: unlinked on tmpfs/ramfs, zeroed first on a disk (--allow-disk).
+   * The filesystem is looked up once: a pull that removes many files asks statfs once.
+   */
+  private removeFile(): (path: string) => void {
+    this.inMemory ??= checkMemoryFs(this.dir).inMemory;
+    return this.inMemory ? unlinkSync : scrubAndUnlink;
+  }
+  private inMemory: boolean | undefined;
+
   secretPath(name: string): string {
     return join(this.dir, ...name.split("/"));
   }
@@ -227,7 +237,7 @@ export class RuntimeDir {
 
   removeSecret(name: string): void {
     const p = this.secretPath(name);
-    if (existsSync(p)) (checkMemoryFs(this.dir).inMemory ? unlinkSync : scrubAndUnlink)(p);
+    if (existsSync(p)) this.removeFile()(p);
     // Drop folders the removal left empty, up to the runtime directory itself.
     for (let d = dirname(p); d !== this.dir && d.startsWith(this.dir + sep); d = dirname(d)) {
       if (readdirSync(d).length > 0) break;
@@ -292,7 +302,7 @@ export class RuntimeDir {
     if (!this.exists()) return;
     if (!this.hasMarker())
       throw new EnclaveError(`refusing to wipe ${this.dir}: it is not an enclave runtime directory`);
-    const remove = checkMemoryFs(this.dir).inMemory ? unlinkSync : scrubAndUnlink;
+    const remove = this.removeFile();
     if (scanned) {
       // Fast path: remove what the scan saw; anything that appeared since is caught by the walk below.
       if (existsSync(this.keyFile)) remove(this.keyFile);

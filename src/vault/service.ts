@@ -223,11 +223,12 @@ export class VaultService {
     await this.expireIfDue();
     const initialized = this.store.exists();
     let kdf: string | null = null;
-    if (initialized) kdf = describeKdf(this.store.read().parsed.header.kdf);
+    const read = initialized ? this.store.read() : undefined;
+    if (read) kdf = describeKdf(read.parsed.header.kdf);
     const session = initialized ? this.sessionForThisVault() : undefined;
     let secrets: number | null = null;
-    if (session) {
-      const v = openWithMasterKey(this.store, session.masterKey);
+    if (session && read) {
+      const v = openWithMasterKey(this.store, session.masterKey, read);
       wipe(session.masterKey);
       secrets = v.contents.secrets.size;
       closeVault(v);
