@@ -3,12 +3,12 @@
  * directory next to the file (mkdir-based, so it also works over NFS); history copies in
  * `<file>.history/`.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import { ConflictError, EnclaveError } from "../errors.js";
 import { atomicWriteFile } from "../platform/atomic-write.js";
+import { sha256Hex } from "../secure/hash.js";
 import {
   DEFAULT_HISTORY_RETENTION,
   historyCopyName,
@@ -16,10 +16,6 @@ import {
   type RemoteObject,
   type RemoteVersion,
 } from "./remote.js";
-
-export function sha256Hex(b: Buffer): string {
-  return createHash("sha256").update(b).digest("hex");
-}
 
 export class FileRemote implements Remote {
   readonly url: string;

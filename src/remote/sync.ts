@@ -10,11 +10,11 @@
 import { type Config, loadConfig } from "../config/config.js";
 import { AuthError, ConflictError, EnclaveError, UsageError, VaultLockedError } from "../errors.js";
 import { constantTimeEqual } from "../secure/buffers.js";
+import { sha256Hex } from "../secure/hash.js";
 import type { VaultContents } from "../vault/contents.js";
 import { parseContainer } from "../vault/format.js";
 import { closeVault, decryptContents, type OpenVault, saveVault } from "../vault/open-vault.js";
 import type { VaultService } from "../vault/service.js";
-import { sha256Hex } from "./file-remote.js";
 import { applyMerge, planMerge, type Resolution, type Side } from "./merge.js";
 import { openRemote } from "./open-remote.js";
 import type { Remote, RemoteVersion } from "./remote.js";
