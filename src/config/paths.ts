@@ -12,6 +12,14 @@ export interface EnclavePaths {
   /** Serialises every read-modify-write of the vault and of the runtime directory. */
   lockTarget: string;
   runtimeDir: string;
+  /** Append-only, hash-chained audit log of runs, requests and issued credentials. */
+  auditFile: string;
+  /**
+   * Per-run RAM directories (CA bundle, generated AWS config, the proxy's socket). A sibling of
+   * the runtime directory, never inside it: the sandbox hides the runtime directory from the child
+   * but must show it its own run directory.
+   */
+  runsDir: string;
 }
 
 export function defaultRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,11 +30,14 @@ export function defaultRuntimeDir(env: NodeJS.ProcessEnv = process.env): string 
 
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): EnclavePaths {
   const home = resolve(env.ENCLAVE_HOME || join(homedir(), ".enclave"));
+  const runtimeDir = resolve(env.ENCLAVE_RUNTIME_DIR || defaultRuntimeDir(env));
   return {
     home,
     vaultFile: join(home, "vault.enc"),
     configFile: join(home, "config.yaml"),
     lockTarget: join(home, "vault.lock"),
-    runtimeDir: resolve(env.ENCLAVE_RUNTIME_DIR || defaultRuntimeDir(env)),
+    runtimeDir,
+    auditFile: join(home, "audit.jsonl"),
+    runsDir: `${runtimeDir}.runs`,
   };
 }
