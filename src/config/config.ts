@@ -40,6 +40,13 @@ function buildSchema(z: typeof Zod) {
         })
         .strict()
         .optional(),
+      /** `enclave run`: more paths the sandbox hides from the child (credential stores of other tools). */
+      run: z
+        .object({
+          hide: z.array(z.string().min(1)).optional(),
+        })
+        .strict()
+        .optional(),
       /** Default TTL for `unlock`, e.g. "8h". */
       unlockTtl: z.string().min(1).optional(),
     })

@@ -323,6 +323,23 @@ export class VaultService {
     });
   }
 
+  /**
+   * Read access to the open contents (grants in the metadata, the fingerprint key, values for a
+   * run). Everything is wiped when `fn` returns: it must copy what it keeps.
+   */
+  async inspect<T>(fn: (c: VaultContents) => T | Promise<T>): Promise<T> {
+    return this.withUnlocked(false, (v) => fn(v.contents));
+  }
+
+  /** Change the vault's metadata (grants) in one atomic write; secrets are not touched. */
+  async updateMeta<T>(fn: (c: VaultContents) => T): Promise<T> {
+    return this.withUnlocked(true, (v) => {
+      const result = fn(v.contents);
+      saveVault(this.store, v);
+      return result;
+    });
+  }
+
   /** Re-encrypt under a new passphrase (new salt; optionally new KDF parameters). */
   async passwd(current: Buffer, next: Buffer, kdf?: KdfParams): Promise<{ kdf: string }> {
     assertPassphraseStrength(next);

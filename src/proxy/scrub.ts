@@ -1,0 +1,82 @@
+/**
+ * Scrubbing: every injected value is swapped for its placeholder in what flows back to the
+ * child — response headers and the body, streamed. A value split across chunk boundaries is
+ * caught because the last (longest value − 1) bytes of each chunk are held back until the next
+ * chunk (or the end) arrives. Replacements have the value's length (see placeholder.ts), so the
+ * body keeps its Content-Length and the work is an in-place overwrite.
+ */
+import { Transform, type TransformCallback } from "node:stream";
+
+export interface Replacement {
+  /** The real bytes (a secret value, or a rendered header value). */
+  value: Buffer;
+  /** Same length as `value`. */
+  placeholder: Buffer;
+}
+
+export class Scrubber {
+  readonly longest: number;
+  constructor(readonly replacements: readonly Replacement[]) {
+    for (const r of replacements)
+      if (r.value.length !== r.placeholder.length || r.value.length === 0)
+        throw new Error("a scrub placeholder must be non-empty and as long as its value");
+    this.longest = Math.max(0, ...replacements.map((r) => r.value.length));
+  }
+
+  /** Overwrite every occurrence in place; returns how many were found. */
+  scrubInPlace(buf: Buffer): number {
+    let found = 0;
+    for (const r of this.replacements) {
+      let at = buf.indexOf(r.value);
+      while (at !== -1) {
+        r.placeholder.copy(buf, at);
+        found++;
+        at = buf.indexOf(r.value, at + r.value.length);
+      }
+    }
+    return found;
+  }
+
+  scrubString(s: string): string {
+    if (this.longest === 0 || s.length < 1) return s;
+    const b = Buffer.from(s, "latin1");
+    return this.scrubInPlace(b) > 0 ? b.toString("latin1") : s;
+  }
+
+  stream(): ScrubStream {
+    return new ScrubStream(this);
+  }
+}
+
+export class ScrubStream extends Transform {
+  private tail: Buffer = Buffer.alloc(0);
+  found = 0;
+
+  constructor(private readonly scrubber: Scrubber) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const keep = this.scrubber.longest - 1;
+    if (keep <= 0) {
+      done(null, chunk);
+      return;
+    }
+    const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : Buffer.from(chunk);
+    this.found += this.scrubber.scrubInPlace(data);
+    if (data.length <= keep) {
+      this.tail = data;
+      done();
+      return;
+    }
+    // Copy the tail out: `data` is handed downstream and must not be shared with what we keep.
+    this.tail = Buffer.from(data.subarray(data.length - keep));
+    done(null, data.subarray(0, data.length - keep));
+  }
+
+  override _flush(done: TransformCallback): void {
+    const rest = this.tail;
+    this.tail = Buffer.alloc(0);
+    done(null, rest.length > 0 ? rest : undefined);
+  }
+}
