@@ -5,8 +5,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { EnclaveError, ExitCode } from "../errors.js";
+import { registerAuditCommands } from "./audit.js";
 import { registerBootstrapCommand } from "./bootstrap.js";
+import { registerGrantCommands } from "./grant.js";
 import { registerImportCommands } from "./import.js";
+import { registerRunCommand } from "./run.js";
 import { registerScanCommand } from "./scan.js";
 import { registerShamirCommands } from "./shamir.js";
 import { registerSyncCommands } from "./sync.js";
@@ -27,7 +30,9 @@ export function buildProgram(): Command {
     )
     .version(enclaveVersion())
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    // `enclave run … -- CMD --flag`: options after the command belong to the command.
+    .enablePositionalOptions();
   // Subcommands inherit exitOverride and the help settings.
   registerVaultCommands(program);
   registerSyncCommands(program);
@@ -35,6 +40,9 @@ export function buildProgram(): Command {
   registerImportCommands(program);
   registerShamirCommands(program);
   registerScanCommand(program);
+  registerGrantCommands(program);
+  registerRunCommand(program);
+  registerAuditCommands(program);
   return program;
 }
 

@@ -146,3 +146,15 @@ export function validateGrantShape(name: string, g: Grant): void {
     if (p) throw new UsageError(`invalid secret name "${g.secret}": ${p}`);
   }
 }
+
+/** A pattern as stored: validated and normalised. */
+export function parseHostPatternText(text: string): string {
+  return parseHostPattern(text).text;
+}
+
+/** One line saying what a grant is for (hosts, variable, role). */
+export function describeGrant(g: Grant): string {
+  if (g.kind === "http") return `${g.hosts.join(", ")}${g.env ? ` (placeholder in $${g.env})` : ""}`;
+  if (g.kind === "env") return `$${g.var} = ${g.secret}`;
+  return `${g.role} (${g.durationSeconds / 60} min)`;
+}

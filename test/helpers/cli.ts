@@ -29,7 +29,7 @@ export interface Sandbox {
   passFile: string;
   env: NodeJS.ProcessEnv;
   vaultFile: string;
-  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv }): RunningCli;
+  run(args: string[], opts?: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string }): RunningCli;
   /** Run and require exit 0; returns stdout as text. */
   ok(args: string[], opts?: { input?: string | Buffer }): Promise<string>;
   cleanup(): void;
@@ -38,8 +38,13 @@ export interface Sandbox {
 /** The result, plus the child process (to signal it mid-run). */
 export type RunningCli = Promise<CliResult> & { child: ReturnType<typeof spawn> };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string | Buffer,
+  cwd?: string,
+): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -74,7 +79,7 @@ export function makeSandbox(name = "t"): Sandbox {
     passFile,
     env,
     vaultFile: join(home, "vault.enc"),
-    run: (args, opts = {}) => runCli(args, { ...env, ...opts.env }, opts.input),
+    run: (args, opts = {}) => runCli(args, { ...env, ...opts.env }, opts.input, opts.cwd),
     ok: async (args, opts = {}) => {
       const r = await runCli(args, env, opts.input);
       if (r.code !== 0) throw new Error(`enclave ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
