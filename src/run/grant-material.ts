@@ -43,7 +43,7 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
   };
   /** One placeholder per secret for the whole run, so headers and env agree. */
   const placeholders = new Map<string, Buffer>();
-  const valueOf = (name: string): Buffer => {
+  const secretValue = (name: string): Buffer => {
     const rec = c.get(name);
     if (!rec)
       throw new EnclaveError(
@@ -53,7 +53,10 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
   };
   const placeholderOf = (name: string): Buffer => {
     let p = placeholders.get(name);
-    if (!p) placeholders.set(name, (p = makePlaceholder(valueOf(name))));
+    if (!p) {
+      p = makePlaceholder(secretValue(name));
+      placeholders.set(name, p);
+    }
     return p;
   };
   const m: GrantMaterial = {
@@ -84,7 +87,7 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
     if (g.kind === "aws") {
       m.aws.push({ name, grant: g });
     } else if (g.kind === "env") {
-      const v = valueOf(g.secret);
+      const v = secretValue(g.secret);
       setEnv(g.var, v.toString("utf8"), name);
       m.floor.push(name);
       m.issued.push({
@@ -94,7 +97,7 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
         fingerprint: fingerprint(c.fingerprintKey, v),
       });
     } else {
-      m.proxyGrants.push(httpGrant(name, g, valueOf, placeholderOf, own, addPair));
+      m.proxyGrants.push(httpGrant(name, g, secretValue, placeholderOf, own, addPair));
       const first = secretsOfGrant(g)[0]!;
       if (g.env) setEnv(g.env, placeholderOf(first).toString("latin1"), name);
       for (const s of secretsOfGrant(g))
@@ -102,11 +105,11 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
           grant: name,
           kind: "http",
           detail: { secret: s, hosts: g.hosts.join(" ") },
-          fingerprint: fingerprint(c.fingerprintKey, valueOf(s)),
+          fingerprint: fingerprint(c.fingerprintKey, secretValue(s)),
         });
     }
   }
-  for (const [name] of placeholders) addPair(valueOf(name), placeholderOf(name));
+  for (const [name] of placeholders) addPair(secretValue(name), placeholderOf(name));
   // Longest first: a value that contains another is replaced whole.
   m.replacements = [...pairs.values()].sort((a, b) => b.value.length - a.value.length);
   return m;
@@ -115,13 +118,13 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
 function httpGrant(
   name: string,
   g: HttpGrant,
-  valueOf: (s: string) => Buffer,
+  secretValue: (s: string) => Buffer,
   placeholderOf: (s: string) => Buffer,
   own: (b: Buffer) => Buffer,
   addPair: (value: Buffer, placeholder: Buffer) => void,
 ): ProxyGrant {
   const headers = g.headers.map((h) => {
-    const real = own(renderTemplate(h.template, valueOf));
+    const real = own(renderTemplate(h.template, secretValue));
     const fake = own(renderTemplate(h.template, placeholderOf));
     if (h.encoding === "plain") {
       addPair(real, fake);
