@@ -18,7 +18,5 @@ export function systemRoots(): string {
 }
 
 export function caBundle(runCaPem: string, extraPems: string[]): string {
-  return (
-    [systemRoots().trimEnd(), runCaPem.trimEnd(), ...extraPems.map((p) => p.trimEnd())].join("\n") + "\n"
-  );
+  return `${[systemRoots().trimEnd(), runCaPem.trimEnd(), ...extraPems.map((p) => p.trimEnd())].join("\n")}\n`;
 }
