@@ -12,6 +12,8 @@ export interface HostPattern {
   /** Lower-case; for a wildcard, the suffix after `*.` (e.g. "example.com"). */
   host: string;
   wildcard: boolean;
+  /** Any number of labels (enclave's own patterns only, e.g. every AWS endpoint); not user syntax. */
+  deep?: boolean;
   /** undefined: the default ports. */
   port: number | undefined;
   /** As written by the user, normalised (lower case). */
@@ -87,5 +89,10 @@ export function matchesHost(
   if (!p.wildcard) return host === p.host;
   if (!host.endsWith(`.${p.host}`)) return false;
   const first = host.slice(0, host.length - p.host.length - 1);
-  return first.length > 0 && !first.includes(".");
+  return first.length > 0 && (p.deep === true || !first.includes("."));
+}
+
+/** Every host under `domain`, at any depth (used for the AWS endpoints of an aws grant). */
+export function domainPattern(domain: string): HostPattern {
+  return { host: domain, wildcard: true, deep: true, port: undefined, text: `**.${domain}` };
 }

@@ -15,16 +15,18 @@ import { basename, join } from "node:path";
 import { AuditWriter } from "../audit/writer.js";
 import { loadConfig } from "../config/config.js";
 import { RunCA } from "../proxy/ca.js";
-import { parseHostPattern } from "../proxy/host-pattern.js";
+import { domainPattern, parseHostPattern } from "../proxy/host-pattern.js";
 import type { NetworkMode } from "../proxy/policy.js";
 import { EnclaveProxy } from "../proxy/proxy-server.js";
 import { Scrubber } from "../proxy/scrub.js";
 import { bwrapAvailable, defaultHiddenPaths, planSandbox, type SandboxMode } from "../sandbox/sandbox.js";
 import { wipe } from "../secure/buffers.js";
+import { fingerprint } from "../secure/fingerprint.js";
 import type { VaultService } from "../vault/service.js";
+import { prepareAwsAccess } from "./aws-access.js";
 import { caBundle } from "./ca-bundle.js";
 import { buildChildEnv } from "./child-env.js";
-import { type GrantMaterial, grantMaterial } from "./grant-material.js";
+import { grantMaterial } from "./grant-material.js";
 import { newRunId } from "./run-id.js";
 
 export interface RunOptions {
@@ -61,7 +63,10 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     o.network ?? (o.grants.length > 0 || allow.length > 0 ? "strict" : "permissive");
   const config = loadConfig(vault.paths.configFile);
   // Grants and values are read once, at start; the session may expire during a long run.
-  const material: GrantMaterial = await vault.inspect((c) => grantMaterial(c, o.grants));
+  const { material, fingerprintKey } = await vault.inspect((c) => ({
+    material: grantMaterial(c, o.grants),
+    fingerprintKey: Buffer.from(c.fingerprintKey),
+  }));
   const runId = newRunId();
   const runDir = join(vault.paths.runsDir, runId);
   const token = Buffer.from(randomBytes(32).toString("hex"));
@@ -96,13 +101,28 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     const port = await choosePort(proxy, kind);
     proxy.setLocalPort(port);
     const proxyUrl = `http://enclave:${token.toString("latin1")}@127.0.0.1:${port}`;
+    const aws = await prepareAwsAccess({
+      grants: material.aws,
+      runId,
+      runDir,
+      port,
+      env: o.env,
+      audit: (e) => audit.append(e),
+      fingerprint: (id) => fingerprint(fingerprintKey, Buffer.from(id)),
+      notice: o.notice,
+    });
+    if (aws) {
+      endpoints.push(aws.endpoint);
+      // The session is for calling AWS: its endpoints are allowed (tunnelled, not terminated).
+      allow.push(...awsDomains(material.aws.map((a) => a.grant.role)).map(domainPattern));
+    }
 
     const { env, removed } = buildChildEnv({
       inherited: o.env,
       cleanEnv: o.cleanEnv,
       proxyUrl,
       caBundle: bundlePath,
-      extra: material.env,
+      extra: { ...material.env, ...aws?.env },
     });
     if (removed.length > 0)
       o.notice(
@@ -152,6 +172,7 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     for (const e of endpoints) e.close();
     await proxy?.close();
     material.wipe();
+    wipe(fingerprintKey);
     wipe(token);
     rmSync(runDir, { recursive: true, force: true });
     await audit.close();
@@ -212,4 +233,15 @@ function spawnAndWait(
       resolve({ code, signal, exitCode: code ?? 128 + num });
     });
   });
+}
+
+/** The API domains of the partitions the roles live in. */
+function awsDomains(roles: string[]): string[] {
+  const out = new Set<string>();
+  for (const r of roles) {
+    if (r.startsWith("arn:aws-cn:")) out.add("amazonaws.com.cn");
+    else out.add("amazonaws.com");
+    if (r.startsWith("arn:aws:")) out.add("api.aws");
+  }
+  return [...out];
 }
