@@ -4,7 +4,7 @@
  * SHA-256, never a canonical-JSON implementation that agrees with ours on key order or numbers.
  * docs/audit.md states the encoding exactly.
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import type { AuditRecord, LoggedEvent } from "./events.js";
 
 /** `prev` of the first record. */
@@ -26,13 +26,17 @@ export function stripQuery(path: string): string {
  */
 export function eventJson(e: LoggedEvent): string {
   const out: Record<string, unknown> = { type: e.type };
-  for (const [k, v] of Object.entries(e)) if (!CHAIN_KEYS.has(k) && k !== "type") out[k] = v;
+  const src = e as unknown as Record<string, unknown>;
+  for (const k in src) if (k !== "type" && !CHAIN_KEYS.has(k) && Object.hasOwn(src, k)) out[k] = src[k];
   if (typeof out.path === "string") out.path = stripQuery(out.path);
   return JSON.stringify(out);
 }
 
+/** crypto.hash (Node ≥ 20.12) is about twice as fast as a Hash object for one short input. */
+const oneShot = (crypto as { hash?: (alg: string, data: string) => string }).hash;
+
 export function sha256Text(s: string): string {
-  return createHash("sha256").update(s, "utf8").digest("hex");
+  return oneShot ? oneShot("sha256", s) : crypto.createHash("sha256").update(s, "utf8").digest("hex");
 }
 
 /**
