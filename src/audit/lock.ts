@@ -21,7 +21,7 @@ export async function withAuditLock<T>(file: string, fn: () => T): Promise<T> {
       realpath: false,
       stale: LOCK_STALE_MS,
       update: LOCK_UPDATE_MS,
-      // Up to ~15 s: many runs flushing at once each hold the lock for milliseconds.
+      // Up to ~13 s: many runs flushing at once each hold the lock for milliseconds.
       retries: { retries: 150, factor: 1.1, minTimeout: 5, maxTimeout: 100 },
       // The default throws from a timer and would kill the whole run (proxy included). A batch
       // holds the lock for milliseconds; if another writer ever took it over as stale, the two
