@@ -1,0 +1,104 @@
+/** `enclave grant …` through the CLI: storage in the vault, listing, validation errors. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { before, test } from "node:test";
+import { type Sandbox, sandboxPool } from "../helpers/cli.js";
+
+const pool = sandboxPool();
+let sb: Sandbox;
+
+before(async () => {
+  sb = await pool.vault("grant");
+  await sb.ok(["set", "github/token"], { input: "ghp_valueNeverShown0123456789abcdefghij" });
+  await sb.ok(["set", "legacy/key"], { input: "legacy-value-never-shown" });
+});
+
+test("grants are stored in the vault (encrypted), listed with their rung, shown and removed", async () => {
+  await sb.ok([
+    "grant",
+    "http",
+    "gh",
+    "--host",
+    "api.github.com",
+    "--host",
+    "*.github.com",
+    "--header",
+    "Authorization: Bearer {{secret github/token}}",
+    "--env",
+    "GITHUB_TOKEN",
+  ]);
+  await sb.ok([
+    "grant",
+    "http",
+    "git",
+    "--host",
+    "github.com",
+    "--basic",
+    "x-access-token:{{secret github/token}}",
+  ]);
+  const env = await sb.run(["grant", "env", "legacy", "--var", "LEGACY_KEY", "--secret", "legacy/key"]);
+  assert.equal(env.code, 0);
+  assert.match(env.stderr, /FLOOR/);
+  assert.match(env.stderr, /prefer `grant http`/);
+  const ls = JSON.parse(await sb.ok(["grant", "ls", "--json"])) as {
+    name: string;
+    kind: string;
+    rung: number;
+  }[];
+  assert.deepEqual(
+    ls.map((g) => [g.name, g.kind, g.rung]),
+    [
+      ["gh", "http", 2],
+      ["git", "http", 2],
+      ["legacy", "env", 3],
+    ],
+  );
+  const text = await sb.ok(["grant", "ls"]);
+  assert.match(text, /legacy\s+env\s+\$LEGACY_KEY = legacy\/key\s+FLOOR/);
+  const show = JSON.parse(await sb.ok(["grant", "show", "git", "--json"])) as {
+    headers: { encoding: string }[];
+  };
+  assert.equal(show.headers[0]!.encoding, "basic");
+  const vault = readFileSync(sb.vaultFile);
+  for (const clear of ["api.github.com", "LEGACY_KEY", "x-access-token"])
+    assert.ok(!vault.includes(clear), `${clear} in clear`);
+  const out = (await sb.ok(["grant", "ls", "--json"])) + (await sb.ok(["grant", "show", "gh"]));
+  assert.ok(!out.includes("valueNeverShown") && !out.includes("legacy-value"));
+  await sb.ok(["grant", "rm", "legacy"]);
+  assert.equal((JSON.parse(await sb.ok(["grant", "ls", "--json"])) as unknown[]).length, 2);
+});
+
+test("bad grants: clear usage errors, nothing stored", async () => {
+  const before = await sb.ok(["grant", "ls", "--json"]);
+  const cases: [string[], RegExp][] = [
+    [
+      ["http", "x", "--host", "api.x.io", "--header", "Authorization: Bearer {{secret nope/missing}}"],
+      /does not hold: nope\/missing/,
+    ],
+    [["http", "x", "--host", "*", "--header", "A: {{secret github/token}}"], /every host/],
+    [["http", "x", "--host", "*.com", "--header", "A: {{secret github/token}}"], /top-level domain/],
+    [["http", "x", "--host", "io", "--header", "A: {{secret github/token}}"], /bare top-level domain/],
+    [["http", "x", "--host", "api.x.io"], /at least one --header/],
+    [
+      ["http", "gh", "--host", "api.x.io", "--header", "A: {{secret github/token}}"],
+      /already exists.*--replace/,
+    ],
+    [["env", "y", "--var", "1X", "--secret", "legacy/key"], /environment variable/],
+    [["aws", "z", "--role", "arn:aws:iam::12345:role/x", "--no-verify"], /12-digit|account/],
+    [
+      ["aws", "z", "--role", "arn:aws:iam::123456789012:role/x", "--duration", "5m", "--no-verify"],
+      /15m|900|duration/i,
+    ],
+  ];
+  for (const [args, why] of cases) {
+    const r = await sb.run(["grant", ...args]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, why, args.join(" "));
+  }
+  assert.equal(await sb.ok(["grant", "ls", "--json"]), before);
+});
+
+test("grants need an unlocked vault", async () => {
+  const locked = await pool.vault("grant-locked", { unlock: false });
+  assert.equal((await locked.run(["grant", "ls"])).code, 6);
+});
