@@ -93,7 +93,10 @@ export class EnclaveProxy {
   private readonly httpsAgent: HttpsAgent;
   private readonly httpAgent = new HttpAgent({ keepAlive: true });
 
+  private localPort: number;
+
   constructor(private readonly opts: ProxyOptions) {
+    this.localPort = opts.localPort;
     this.front = createHttpServer((req, res) => this.onPlainRequest(req, res));
     this.front.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
       this.onConnect(req, socket, head).catch((e) => {
@@ -125,6 +128,11 @@ export class EnclaveProxy {
     });
     const addr = server.address();
     return typeof addr === "object" && addr ? addr.port : undefined;
+  }
+
+  /** The port the child knows the proxy by, once chosen (its requests to it are local). */
+  setLocalPort(port: number): void {
+    this.localPort = port;
   }
 
   async close(): Promise<void> {
@@ -270,7 +278,7 @@ export class EnclaveProxy {
     const port = parsed.port ? Number(parsed.port) : 80;
     if (
       parsed.protocol === "http:" &&
-      port === this.opts.localPort &&
+      port === this.localPort &&
       (host === "127.0.0.1" || host === "localhost")
     ) {
       req.url = `${parsed.pathname}${parsed.search}`;
