@@ -73,3 +73,36 @@ export function applyMerge(ours: VaultContents, plan: MergePlan): string[] {
     }
   return changed;
 }
+
+/**
+ * Grants live in the vault's metadata (`meta.grants`, name → grant). They merge by name against
+ * the base like secrets do: a grant added, changed or removed on one side only is taken from
+ * that side. A grant changed differently on both sides keeps ours (named in `keptOurs`), since a
+ * grant holds configuration only and the operator can redo it in one command.
+ */
+export function mergeGrants(
+  base: VaultContents | undefined,
+  ours: VaultContents,
+  theirs: VaultContents,
+): { grants: Record<string, unknown>; keptOurs: string[] } {
+  const map = (c: VaultContents | undefined) => {
+    const g = c?.meta.grants;
+    return g && typeof g === "object" && !Array.isArray(g) ? (g as Record<string, unknown>) : {};
+  };
+  const [b, o, t] = [map(base), map(ours), map(theirs)];
+  const json = (v: unknown) => (v === undefined ? undefined : JSON.stringify(v));
+  const out: Record<string, unknown> = {};
+  const keptOurs: string[] = [];
+  for (const name of new Set([...Object.keys(o), ...Object.keys(t)])) {
+    const [jb, jo, jt] = [json(b[name]), json(o[name]), json(t[name])];
+    let pick: unknown;
+    if (jo === jt || jt === jb) pick = o[name];
+    else if (jo === jb) pick = t[name];
+    else {
+      pick = o[name];
+      keptOurs.push(name);
+    }
+    if (pick !== undefined) out[name] = pick;
+  }
+  return { grants: out, keptOurs: keptOurs.sort() };
+}

@@ -15,7 +15,7 @@ import type { VaultContents } from "../vault/contents.js";
 import { parseContainer } from "../vault/format.js";
 import { closeVault, decryptContents, type OpenVault, saveVault } from "../vault/open-vault.js";
 import type { VaultService } from "../vault/service.js";
-import { applyMerge, planMerge, type Resolution, type Side } from "./merge.js";
+import { applyMerge, mergeGrants, planMerge, type Resolution, type Side } from "./merge.js";
 import { openRemote } from "./open-remote.js";
 import type { Remote, RemoteVersion } from "./remote.js";
 import type { AwsOptions } from "./s3-client.js";
@@ -163,6 +163,7 @@ export class SyncService {
                 "refusing to merge them. Use another remote, or another ENCLAVE_HOME to pull it",
             );
           const plan = planMerge(base, v.contents, theirsContents, resolution);
+          const grants = mergeGrants(base, v.contents, theirsContents);
           base?.wipe();
           if (plan.conflicts.length > 0)
             throw new ConflictError(
@@ -170,6 +171,11 @@ export class SyncService {
                 "Pull again with --ours or --theirs (all conflicts), or --take NAME=ours|theirs per secret",
             );
           result.updated = applyMerge(v.contents, plan);
+          v.contents.meta.grants = grants.grants;
+          if (grants.keptOurs.length > 0)
+            this.vault.notice(
+              `grant(s) ${grants.keptOurs.join(", ")} changed on both sides; kept this machine's version (redo the other with \`enclave grant … --replace\`)`,
+            );
           result.resolved = [...plan.resolved].map(([name, side]) => ({ name, side }));
           for (const name of v.contents.secrets.keys()) {
             const clash = v.contents.folderClash(name);
@@ -179,7 +185,9 @@ export class SyncService {
               );
           }
           // Nothing of ours left that the remote lacks: adopt the remote's file as is.
-          const adopt = changedNames(v.contents, theirsContents).length === 0;
+          const adopt =
+            changedNames(v.contents, theirsContents).length === 0 &&
+            JSON.stringify(grants.grants) === JSON.stringify(theirsContents.meta.grants ?? {});
           this.vault.updateRuntimeThenVault(result.updated, v.contents, () =>
             adopt ? this.vault.store.write(theirs.bytes) : saveVault(this.vault.store, v),
           );

@@ -1,6 +1,7 @@
 /** `enclave grant …` through the CLI: storage in the vault, listing, validation errors. */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, test } from "node:test";
 import { type Sandbox, sandboxPool } from "../helpers/cli.js";
 
@@ -101,4 +102,27 @@ test("bad grants: clear usage errors, nothing stored", async () => {
 test("grants need an unlocked vault", async () => {
   const locked = await pool.vault("grant-locked", { unlock: false });
   assert.equal((await locked.run(["grant", "ls"])).code, 6);
+});
+
+test("grants sync with the vault: added on two machines, a pull merges them by name", async () => {
+  const remote = join(pool.tempDir("enclave-grant-remote-"), "vault.enc");
+  const a = await pool.vault("grant-sync-a");
+  await a.ok(["set", "t"], { input: "value-t-0123456789" });
+  await a.ok(["remote", "set", remote]);
+  await a.ok(["push"]);
+  const b = pool.sandbox("grant-sync-b");
+  await b.ok(["remote", "set", remote]);
+  await b.ok(["pull"]);
+  await b.ok(["unlock", "--passphrase-file", b.passFile]);
+  await a.ok(["grant", "http", "from-a", "--host", "a.example.com", "--header", "X-A: {{secret t}}"]);
+  await a.ok(["push"]);
+  await b.ok(["grant", "http", "from-b", "--host", "b.example.com", "--header", "X-B: {{secret t}}"]);
+  const merged = JSON.parse(await b.ok(["pull", "--json"])) as { status: string };
+  assert.equal(merged.status, "merged");
+  const names = async (sbx: Sandbox) =>
+    (JSON.parse(await sbx.ok(["grant", "ls", "--json"])) as { name: string }[]).map((g) => g.name);
+  assert.deepEqual(await names(b), ["from-a", "from-b"]);
+  await b.ok(["push"]);
+  await a.ok(["pull"]);
+  assert.deepEqual(await names(a), ["from-a", "from-b"]);
 });
