@@ -44,6 +44,8 @@ function buildSchema(z: typeof Zod) {
       run: z
         .object({
           hide: z.array(z.string().min(1)).optional(),
+          /** Paths the sandboxed command may write besides its working directory (e.g. ~/.cache). */
+          writable: z.array(z.string().min(1)).optional(),
         })
         .strict()
         .optional(),

@@ -132,6 +132,8 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
       o.notice(
         `enclave: grant(s) ${material.floor.join(", ")} put secret values in the command's environment (the floor of the credential ladder); prefer an http grant where the API allows it`,
       );
+    const home = o.env.HOME ?? homedir();
+    const expandHome = (p: string) => (p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p);
     const plan = planSandbox(o.sandbox === "auto" ? kind : o.sandbox, {
       command: o.command,
       args: o.args,
@@ -140,7 +142,8 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
       proxySocket: socketPath,
       proxyPort: port,
       runDir,
-      hide: [...defaultHiddenPaths(vault.paths, o.env.HOME ?? homedir()), ...(config.run?.hide ?? [])],
+      hide: [...defaultHiddenPaths(vault.paths, home, o.env), ...(config.run?.hide ?? []).map(expandHome)],
+      writable: (config.run?.writable ?? []).map(expandHome),
     });
     for (const w of plan.warnings) o.notice(`enclave: warning: ${w}`);
 
