@@ -10,12 +10,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import {
-  type AwsCredentialPath,
-  awsChildEnv,
-  commandLine,
-  renderAwsConfig,
-} from "../../../src/providers/aws/config-file.js";
+import { type AwsCredentialPath, awsChildSetup } from "../../../src/providers/aws/config-file.js";
 import { AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
 import { REPO } from "../../helpers/cli.js";
 import { type Moto, startMoto } from "../../helpers/moto.js";
@@ -50,38 +45,18 @@ after(async () => {
 /** The child's whole environment: PATH, an empty HOME (no ~/.aws), and the run's AWS variables. */
 function childEnv(path: AwsCredentialPath, token = srv.token): Record<string, string> {
   const configFile = join(srv.dir, `aws-config-${path}`);
-  writeFileSync(
+  const setup = awsChildSetup({
+    prefer: path,
+    region: "us-east-1",
     configFile,
-    renderAwsConfig({
-      profile: "enclave",
-      region: "us-east-1",
-      ...(path === "process"
-        ? {
-            credentialProcess: commandLine([
-              process.execPath,
-              SCRIPT,
-              "--url",
-              srv.url,
-              "--token-file",
-              srv.tokenFile,
-            ]),
-          }
-        : {}),
-    }),
-    { mode: 0o600 },
-  );
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: srv.dir,
-    ...awsChildEnv({
-      configFile,
-      profile: "enclave",
-      region: "us-east-1",
-      endpointUrl: srv.url,
-      tokenFile: srv.tokenFile,
-      token,
-    }),
-  };
+    endpointUrl: srv.url,
+    tokenFile: srv.tokenFile,
+    token,
+    credentialProcessCommand: [process.execPath, SCRIPT],
+  });
+  writeFileSync(configFile, setup.configText, { mode: 0o600 });
+  assert.equal(setup.configText.includes("credential_process"), path === "process");
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: srv.dir, ...setup.env };
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>) {
