@@ -36,8 +36,10 @@ function sendJson(
     "cache-control": "no-store",
     ...extra,
   });
-  // The body may hold the session's keys: overwrite our copy once the socket took it.
-  res.end(buf, () => wipe(buf));
+  // The body may hold the session's keys: overwrite our copy once the response is done with it
+  // ("close" follows "finish", and also comes when the client went away first).
+  res.once("close", () => wipe(buf));
+  res.end(buf);
 }
 
 /** The Authorization header's value, which must be the run's token itself (no scheme). */

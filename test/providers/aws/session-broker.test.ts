@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { STSClient } from "@aws-sdk/client-sts";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsGrantConfig } from "../../../src/providers/aws/grant.js";
 import { type AwsIssueInfo, AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
 import { AwsCredentialError } from "../../../src/providers/aws/sts.js";
@@ -260,6 +260,27 @@ test("run ids STS would refuse are made into a valid session name of at most 64 
     assert.equal(rec.assumeCalls()[0]?.RoleSessionName, b.sessionName);
   } finally {
     b.close();
+  }
+});
+
+test("the SDK itself honours AWS_ENDPOINT_URL_STS (enclave also passes it explicitly)", async () => {
+  const saved = process.env.AWS_ENDPOINT_URL_STS;
+  process.env.AWS_ENDPOINT_URL_STS = rec.endpoint;
+  const sts = new STSClient({
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  try {
+    const r = await sts.send(new GetCallerIdentityCommand({}));
+    assert.match(r.Arn ?? "", /^arn:aws:sts::123456789012:/);
+    assert.deepEqual(
+      rec.calls.map((c) => c.Action),
+      ["GetCallerIdentity"],
+    );
+  } finally {
+    sts.destroy();
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
+    else process.env.AWS_ENDPOINT_URL_STS = saved;
   }
 });
 
