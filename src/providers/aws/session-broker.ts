@@ -126,6 +126,10 @@ export class AwsSessionBroker {
     }
   }
 
+  /**
+   * stsCalls: AssumeRole requests the broker made (the SDK's own retries of a throttled or failed
+   * request are not counted apart); served: get() calls answered with credentials.
+   */
   stats(): { stsCalls: number; served: number } {
     return { stsCalls: this.#stsCalls, served: this.#served };
   }
