@@ -43,6 +43,15 @@ export function buildProgram(): Command {
   registerGrantCommands(program);
   registerRunCommand(program);
   registerAuditCommands(program);
+  // A run's credential_process helper (also runnable as node …/credential-process.js, faster).
+  program
+    .command("_aws-credentials", { hidden: true })
+    .allowUnknownOption()
+    .argument("[args...]")
+    .action(async (args: string[]) => {
+      const cp = await import("../providers/aws/credential-process.js");
+      process.exitCode = await cp.credentialProcessMain(cp.parseCredentialProcessArgs(args));
+    });
   return program;
 }
 

@@ -1,7 +1,7 @@
 /**
- * The CA bundle the child trusts: the system roots (so allowed, tunnelled hosts verify as
- * usual), the run's CA (for the hosts the proxy terminates), and any --upstream-ca the operator
- * trusts. One file, named by every variable tools read (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS…).
+ * The machine's trusted roots: the distribution's bundle (what curl, Python and git trust), or
+ * Node's built-in list where there is none. The proxy verifies upstreams against these, and the
+ * run's child gets them in its CA bundle, so both sides trust the same authorities.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
@@ -12,11 +12,17 @@ const SYSTEM_BUNDLES = [
   "/etc/ssl/cert.pem",
 ];
 
+let cached: string | undefined;
+
 export function systemRoots(): string {
-  for (const f of SYSTEM_BUNDLES) if (existsSync(f)) return readFileSync(f, "utf8");
-  return rootCertificates.join("\n");
+  if (cached === undefined) {
+    const file = SYSTEM_BUNDLES.find((f) => existsSync(f));
+    cached = file ? readFileSync(file, "utf8") : rootCertificates.join("\n");
+  }
+  return cached;
 }
 
+/** The child's bundle: system roots, the run's CA, and any --upstream-ca the operator trusts. */
 export function caBundle(runCaPem: string, extraPems: string[]): string {
   return `${[systemRoots().trimEnd(), runCaPem.trimEnd(), ...extraPems.map((p) => p.trimEnd())].join("\n")}\n`;
 }

@@ -3,6 +3,7 @@
  * credential (TLS terminated here), pass (tunnel untouched, or forward plain HTTP as is), or
  * deny with a reason that tells the operator how to allow it.
  */
+import { isIP } from "node:net";
 import { type HostPattern, matchesHost } from "./host-pattern.js";
 
 export type NetworkMode = "strict" | "permissive";
@@ -47,10 +48,35 @@ export function decide(policy: ProxyPolicy, host: string, port: number, scheme: 
         reason: `grant ${tlsGrant.name} covers ${host} over HTTPS only; use https:// (a credential is never sent in clear unless the grant allows plain HTTP)`,
       };
   }
-  if (policy.network === "permissive" || policy.allow.some((p) => matchesHost(p, host, port, ALLOW_PORTS)))
-    return { kind: "pass" };
+  if (policy.allow.some((p) => matchesHost(p, host, port, ALLOW_PORTS))) return { kind: "pass" };
+  if (policy.network === "permissive") {
+    if (!isLocalTarget(host)) return { kind: "pass" };
+    return {
+      kind: "deny",
+      reason: `${target} is a loopback, link-local or cloud-metadata address, which even a permissive run does not reach unless told; allow it with \`enclave run --allow ${target} …\``,
+    };
+  }
   return {
     kind: "deny",
     reason: `${target} is not allowed in this run (strict network); allow it with \`enclave run --allow ${port === 443 || port === 80 ? host : target} …\` or grant a credential for it`,
   };
+}
+
+/**
+ * Addresses that reach the operator's own machine or the cloud instance's metadata service
+ * (instance credentials): not part of "the internet" that a permissive run may reach.
+ */
+export function isLocalTarget(host: string): boolean {
+  if (host === "localhost" || host.endsWith(".localhost") || host === "metadata.google.internal") return true;
+  const v = isIP(host);
+  if (v === 4) return host.startsWith("127.") || host.startsWith("169.254.") || host.startsWith("0.");
+  if (v === 6)
+    return (
+      host === "::1" ||
+      host === "::" ||
+      /^fe[89ab][0-9a-f]:/.test(host) ||
+      host === "fd00:ec2::254" ||
+      /^::ffff:(127|169\.254)\./.test(host)
+    );
+  return false;
 }

@@ -32,9 +32,10 @@ import {
 } from "node:net";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { rootCertificates, TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { AuditEvent } from "../audit/events.js";
+import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
 import { normalizeHost } from "./host-pattern.js";
@@ -109,7 +110,8 @@ export class EnclaveProxy {
     for (const s of [this.front, this.mitm]) s.on("clientError", (_e, sock: Socket) => sock.destroy());
     this.httpsAgent = new HttpsAgent({
       keepAlive: true,
-      ca: [...rootCertificates, ...(opts.upstreamCAs ?? [])],
+      // The distribution's roots (what curl and git on this machine trust), not only Node's list.
+      ca: [systemRoots(), ...(opts.upstreamCAs ?? [])],
     });
   }
 

@@ -8,12 +8,13 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { homedir, constants as osConstants } from "node:os";
 import { basename, join } from "node:path";
 import { AuditWriter } from "../audit/writer.js";
 import { loadConfig } from "../config/config.js";
+import { caBundle } from "../platform/system-roots.js";
 import { RunCA } from "../proxy/ca.js";
 import { domainPattern, parseHostPattern } from "../proxy/host-pattern.js";
 import type { NetworkMode } from "../proxy/policy.js";
@@ -24,9 +25,9 @@ import { wipe } from "../secure/buffers.js";
 import { fingerprint } from "../secure/fingerprint.js";
 import type { VaultService } from "../vault/service.js";
 import { prepareAwsAccess } from "./aws-access.js";
-import { caBundle } from "./ca-bundle.js";
 import { buildChildEnv } from "./child-env.js";
 import { grantMaterial } from "./grant-material.js";
+import { createRunDir } from "./run-dir.js";
 import { newRunId } from "./run-id.js";
 
 export interface RunOptions {
@@ -68,16 +69,16 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     fingerprintKey: Buffer.from(c.fingerprintKey),
   }));
   const runId = newRunId();
-  const runDir = join(vault.paths.runsDir, runId);
   const token = Buffer.from(randomBytes(32).toString("hex"));
   const audit = new AuditWriter(vault.paths.auditFile, {
     onError: (e) => o.notice(`warning: the audit log could not be written (${e.message}); retrying`),
   });
   const started = Date.now();
   let proxy: EnclaveProxy | undefined;
+  let runDir: string | undefined;
   const endpoints: LocalEndpoint[] = [];
   try {
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    runDir = createRunDir(vault.paths.runsDir, runId, o.notice);
     const ca = await RunCA.create(runId);
     const bundlePath = join(runDir, "ca.pem");
     writeFileSync(bundlePath, caBundle(ca.certificatePem, o.upstreamCAs), { mode: 0o600 });
@@ -177,8 +178,11 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     material.wipe();
     wipe(fingerprintKey);
     wipe(token);
-    rmSync(runDir, { recursive: true, force: true });
-    await audit.close();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+    // The command's exit code is the result; a log that cannot be written is reported, not fatal.
+    await audit
+      .close()
+      .catch((e: Error) => o.notice(`enclave: warning: the audit log was not fully written: ${e.message}`));
   }
 }
 

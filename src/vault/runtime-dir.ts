@@ -10,7 +10,6 @@ import {
   closeSync,
   existsSync,
   fstatSync,
-  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -26,6 +25,7 @@ import {
 import { dirname, join, sep } from "node:path";
 import { EnclaveError } from "../errors.js";
 import { checkMemoryFs } from "../platform/memory-fs.js";
+import { assertPrivateDir } from "../platform/private-dir.js";
 import { constantTimeEqual, wipe } from "../secure/buffers.js";
 import { KEY_LENGTH } from "./kdf.js";
 import { nameProblem } from "./names.js";
@@ -133,17 +133,7 @@ export class RuntimeDir {
    */
   assertPrivate(): void {
     if (!this.exists()) return;
-    const st = lstatSync(this.dir);
-    const uid = process.getuid?.();
-    const fix = "remove it or point ENCLAVE_RUNTIME_DIR elsewhere";
-    if (st.isSymbolicLink()) throw new EnclaveError(`runtime directory ${this.dir} is a symlink; ${fix}`);
-    if (!st.isDirectory()) throw new EnclaveError(`runtime directory ${this.dir} is not a directory; ${fix}`);
-    if (uid !== undefined && st.uid !== uid)
-      throw new EnclaveError(`runtime directory ${this.dir} belongs to another user (uid ${st.uid}); ${fix}`);
-    if ((st.mode & 0o077) !== 0)
-      throw new EnclaveError(
-        `runtime directory ${this.dir} is accessible to others (mode ${(st.mode & 0o777).toString(8)}); ${fix}`,
-      );
+    assertPrivateDir(this.dir, "runtime directory", "remove it or point ENCLAVE_RUNTIME_DIR elsewhere");
   }
 
   /** The committed session, if any. Does not judge expiry. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { filesUnder, REPO, type Sandbox, sandboxPool } from "../helpers/cli.js";
@@ -270,6 +270,11 @@ http.request({ host: p.hostname, port: p.port, method: "CONNECT", path: "localho
 
 describe("bookkeeping", () => {
   test("runs and audit list the run; audit verify passes; no secret in the log; run dirs removed", async () => {
+    // What an `enclave run` killed with SIGKILL leaves: swept by the next run (its owner is gone).
+    const stale = join(`${sb.runtimeDir}.runs`, "20200101T000000Z-deadbeef");
+    mkdirSync(stale, { recursive: true, mode: 0o700 });
+    writeFileSync(join(stale, "pid"), "2147483646\n");
+    writeFileSync(join(stale, "aws-token"), "left-behind");
     const r = await run(["curl", "-sS", `https://localhost:${up.port}/echo?q=secret-query`], "none");
     assert.equal(r.code, 0, r.stderr);
     const runs = JSON.parse(await sb.ok(["runs", "--json"])) as {

@@ -51,6 +51,17 @@ test("policy: inject, pass, deny", () => {
   const plain = decide(strict, "api.x.io", 80, "http");
   assert.match(plain.kind === "deny" ? plain.reason : "", /HTTPS only/);
   assert.equal(decide({ ...strict, network: "permissive" }, "other.x.io", 443, "https").kind, "pass");
+  for (const local of ["127.0.0.1", "localhost", "169.254.169.254", "::1", "fd00:ec2::254"])
+    assert.equal(decide({ ...strict, network: "permissive" }, local, 80, "http").kind, "deny", local);
+  assert.equal(
+    decide(
+      { ...strict, network: "permissive", allow: [parseHostPattern("127.0.0.1:8080")] },
+      "127.0.0.1",
+      8080,
+      "http",
+    ).kind,
+    "pass",
+  );
   assert.equal(
     decide({ ...strict, grants: [{ ...grant, plainHttp: true }] }, "api.x.io", 80, "http").kind,
     "inject",
