@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "../audit/events.js";
+import { EnclaveError } from "../errors.js";
 import type { AwsGrant } from "../providers/grant.js";
 import { wipe } from "../secure/buffers.js";
 import type { LocalEndpoint } from "./run.js";
@@ -23,6 +24,12 @@ const CREDENTIAL_PROCESS_SCRIPT = fileURLToPath(
 export interface AwsAccess {
   endpoint: LocalEndpoint;
   env: Record<string, string>;
+  /**
+   * Assume every role once before the command starts: a grant that cannot work fails the run
+   * with the operator-facing reason, and the command's first lookup does not wait on STS (SDKs
+   * give the container endpoint about a second).
+   */
+  warm(): Promise<void>;
 }
 
 export async function prepareAwsAccess(o: {
@@ -110,7 +117,8 @@ export async function prepareAwsAccess(o: {
   const endpoint: LocalEndpoint = {
     handle(req: IncomingMessage, res: ServerResponse): boolean {
       const m = PATH.exec((req.url ?? "").split("?")[0]!);
-      const broker = m ? brokers.get(decodeURIComponent(m[1]!)) : undefined;
+      // Grant names are [A-Za-z0-9_.-]: the raw segment is the name (nothing to decode).
+      const broker = m ? brokers.get(m[1]!) : undefined;
       if (!m || !broker) return false;
       const grant = m[1]!;
       void handleCredentialRequest(req, res, {
@@ -134,5 +142,14 @@ export async function prepareAwsAccess(o: {
       wipe(token);
     },
   };
-  return { endpoint, env };
+  const warm = async () => {
+    for (const [name, broker] of brokers) {
+      try {
+        await broker.get();
+      } catch (e) {
+        throw new EnclaveError(`AWS grant ${name}: ${(e as Error).message}; the command was not started`);
+      }
+    }
+  };
+  return { endpoint, env, warm };
 }

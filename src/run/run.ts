@@ -76,6 +76,8 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
   const started = Date.now();
   let proxy: EnclaveProxy | undefined;
   let runDir: string | undefined;
+  let startedRun = false;
+  let childExit: ChildExit | undefined;
   const endpoints: LocalEndpoint[] = [];
   try {
     runDir = createRunDir(vault.paths.runsDir, runId, o.notice);
@@ -148,6 +150,7 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     });
     for (const w of plan.warnings) o.notice(`enclave: warning: ${w}`);
 
+    startedRun = true;
     audit.append({
       type: "run.start",
       run: runId,
@@ -161,18 +164,22 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     });
     for (const i of material.issued) audit.append({ type: "credential", run: runId, ...i });
 
+    await aws?.warm();
     const exit = await spawnAndWait(plan, o.notice);
-    audit.append({
-      type: "run.end",
-      run: runId,
-      exitCode: exit.code,
-      signal: exit.signal,
-      durationMs: Date.now() - started,
-      requests: proxy.counts.requests,
-      denied: proxy.counts.denied,
-    });
+    childExit = exit;
     return { runId, exitCode: exit.exitCode };
   } finally {
+    // Every run.start gets its run.end, also when the run failed before the command started.
+    if (startedRun)
+      audit.append({
+        type: "run.end",
+        run: runId,
+        exitCode: childExit?.code ?? null,
+        signal: childExit?.signal ?? null,
+        durationMs: Date.now() - started,
+        requests: proxy?.counts.requests ?? 0,
+        denied: proxy?.counts.denied ?? 0,
+      });
     for (const e of endpoints) e.close();
     await proxy?.close();
     material.wipe();

@@ -135,3 +135,21 @@ test("the child's environment holds no base credentials; a wrong endpoint token 
   }[];
   assert.ok(records.some((x) => x.type === "denied" && /wrong Authorization token/.test(x.reason ?? "")));
 });
+
+test("an STS failure stops the run before the command starts, with the reason", async () => {
+  const marker = join(work, "must-not-exist");
+  const r = await sb.run(["run", "--grant", "dev", "--sandbox", SANDBOX, "--", "touch", marker], {
+    cwd: work,
+    env: { AWS_ENDPOINT_URL_STS: "http://127.0.0.1:1" },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /AWS grant dev: .*the command was not started/);
+  assert.ok(!existsSync(marker));
+  const runs = JSON.parse(await sb.ok(["runs", "--json"])) as {
+    exitCode: number | null;
+    end: string | null;
+  }[];
+  assert.equal(runs.at(-1)!.exitCode, null);
+  assert.notEqual(runs.at(-1)!.end, null, "the failed run has its run.end");
+  await sb.ok(["audit", "verify"]);
+});
