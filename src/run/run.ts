@@ -12,6 +12,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { homedir, constants as osConstants } from "node:os";
 import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AuditWriter } from "../audit/writer.js";
 import { loadConfig } from "../config/config.js";
 import { caBundle } from "../platform/system-roots.js";
@@ -29,6 +30,9 @@ import { buildChildEnv } from "./child-env.js";
 import { grantMaterial } from "./grant-material.js";
 import { createRunDir } from "./run-dir.js";
 import { newRunId } from "./run-id.js";
+
+/** enclave's own installation (dist/ and node_modules/): the child runs its credential_process helper. */
+const ENCLAVE_INSTALL = fileURLToPath(new URL("../../..", import.meta.url));
 
 export interface RunOptions {
   command: string;
@@ -147,6 +151,7 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
       runDir,
       hide: [...defaultHiddenPaths(vault.paths, home, o.env), ...(config.run?.hide ?? []).map(expandHome)],
       writable: (config.run?.writable ?? []).map(expandHome),
+      readable: [ENCLAVE_INSTALL],
     });
     for (const w of plan.warnings) o.notice(`enclave: warning: ${w}`);
 

@@ -36,6 +36,11 @@ export interface SandboxRequest {
   hide: string[];
   /** Extra absolute host paths to keep writable (bound read-write at the same path). */
   writable?: string[];
+  /**
+   * Host paths to keep visible read-only even where the sandbox mounts a fresh filesystem (/tmp,
+   * /dev/shm): enclave's own installation, whose credential_process helper the child runs.
+   */
+  readable?: string[];
 }
 
 export interface SpawnPlan {
@@ -192,6 +197,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
     throw new EnclaveError("sandbox: run from a project directory, not from / (it would be writable)");
   const runDir = real(req.runDir, "the run directory");
   const writable = (req.writable ?? []).map((p) => real(p, "a writable path"));
+  const readable = (req.readable ?? []).map((p) => real(p, "a readable path"));
   for (const p of req.hide)
     if (!isAbsolute(p)) throw new EnclaveError(`sandbox: paths to hide must be absolute (run.hide): ${p}`);
 
@@ -209,7 +215,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
     if (within(r, runDir)) continue;
     hidden.set(r, statSync(r).isDirectory());
   }
-  const bound = [cwd, ...writable, runDir];
+  const bound = [cwd, ...writable, ...readable, runDir];
   const outermost = [...hidden.entries()]
     .filter(([p]) => ![...hidden.keys()].some((q) => q !== p && within(p, q)))
     .sort(([a], [b]) => (a < b ? -1 : 1));
@@ -251,6 +257,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
     "--tmpfs",
     "/dev/shm",
   );
+  for (const r of readable) args.push("--ro-bind", r, r);
   for (const w of [cwd, ...writable]) args.push("--bind", w, w);
   for (const [p, dir] of hides) args.push(...(dir ? ["--tmpfs", p] : ["--ro-bind", "/dev/null", p]));
   args.push("--ro-bind", runDir, runDir, ...extraBinds);
