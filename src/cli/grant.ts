@@ -10,6 +10,8 @@ import { info, printJson, table } from "./output.js";
 import { autoPush } from "./sync.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+const REPLACE_HELP = "replace an existing grant of that name";
+const PUSH_HELP = "push the vault to its remote afterwards";
 
 /** zod and the grant schema load only for grant commands. */
 async function grantModules() {
@@ -62,8 +64,8 @@ export function registerGrantCommands(program: Command): void {
       "--plain-http",
       "also inject into plain http:// requests (the credential then crosses the network in clear)",
     )
-    .option("--replace", "replace an existing grant of that name")
-    .option("--push", "push the vault to its remote afterwards")
+    .option("--replace", REPLACE_HELP)
+    .option("--push", PUSH_HELP)
     .action(
       async (
         name: string,
@@ -97,8 +99,8 @@ export function registerGrantCommands(program: Command): void {
     .argument("<name>", "grant name")
     .requiredOption("--var <VAR>", "environment variable to set")
     .requiredOption("--secret <secret>", "secret whose value it gets")
-    .option("--replace", "replace an existing grant of that name")
-    .option("--push", "push the vault to its remote afterwards")
+    .option("--replace", REPLACE_HELP)
+    .option("--push", PUSH_HELP)
     .action(async (name: string, o: { var: string; secret: string; replace?: boolean; push?: boolean }) => {
       await save(name, { kind: "env", var: o.var, secret: o.secret, createdAt: new Date().toISOString() }, o);
       info(
@@ -120,8 +122,8 @@ export function registerGrantCommands(program: Command): void {
       "AWS profile enclave itself assumes the role with (default: the standard chain)",
     )
     .option("--no-verify", "do not try one AssumeRole now")
-    .option("--replace", "replace an existing grant of that name")
-    .option("--push", "push the vault to its remote afterwards")
+    .option("--replace", REPLACE_HELP)
+    .option("--push", PUSH_HELP)
     .action(
       async (
         name: string,
@@ -211,7 +213,7 @@ export function registerGrantCommands(program: Command): void {
     .command("rm")
     .description("remove a grant (its secrets stay in the vault)")
     .argument("<name>", "grant name")
-    .option("--push", "push the vault to its remote afterwards")
+    .option("--push", PUSH_HELP)
     .action(async (name: string, o: { push?: boolean }) => {
       const vault = new VaultService({ notice: info });
       const { GrantStore } = await grantModules();

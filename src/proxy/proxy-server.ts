@@ -35,6 +35,9 @@ import { pipeline } from "node:stream/promises";
 import { TLSSocket } from "node:tls";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { AuditEvent } from "../audit/events.js";
+
+type RequestEvent = Extract<AuditEvent, { type: "request" }>;
+
 import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
@@ -446,32 +449,16 @@ export class EnclaveProxy {
     this.opts.audit(e);
   }
 
-  private record(r: {
-    method: string;
-    host: string;
-    port: number;
-    path: string;
-    status: number;
-    bytesIn: number;
-    bytesOut: number;
-    started: number;
-    grant: string | null;
-    mode: "inject" | "tunnel" | "http";
-  }): void {
+  /** One `request` record; `started` (performance.now()) becomes the duration. */
+  private record(r: Omit<RequestEvent, "type" | "run" | "durationMs"> & { started: number }): void {
     this.counts.requests++;
+    const { started, ...fields } = r;
     this.opts.audit({
       type: "request",
       run: this.opts.runId,
-      method: r.method,
-      host: r.host,
-      port: r.port,
+      ...fields,
       path: stripQuery(r.path),
-      status: r.status,
-      bytesIn: r.bytesIn,
-      bytesOut: r.bytesOut,
-      durationMs: Math.round((performance.now() - r.started) * 1000) / 1000,
-      grant: r.grant,
-      mode: r.mode,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     });
   }
 }
