@@ -32,7 +32,7 @@ import {
 } from "node:net";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { TLSSocket } from "node:tls";
+import { createSecureContext, TLSSocket } from "node:tls";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { AuditEvent } from "../audit/events.js";
 
@@ -114,7 +114,8 @@ export class EnclaveProxy {
     this.httpsAgent = new HttpsAgent({
       keepAlive: true,
       // The distribution's roots (what curl and git on this machine trust), not only Node's list.
-      ca: [systemRoots(), ...(opts.upstreamCAs ?? [])],
+      // One context for the run: given as `ca`, the ~150 roots would be parsed per connection.
+      secureContext: createSecureContext({ ca: [systemRoots(), ...(opts.upstreamCAs ?? [])] }),
     });
   }
 

@@ -268,6 +268,30 @@ http.request({ host: p.hostname, port: p.port, method: "CONNECT", path: "localho
   });
 });
 
+describe("upstream verification", () => {
+  test("an upstream the proxy cannot verify gets no request and no credential: 502 that says what to do", async () => {
+    const n = received();
+    const r = await sb.run(
+      [
+        "run",
+        "--grant",
+        "gh",
+        "--sandbox",
+        "none",
+        "--",
+        "curl",
+        "-sS",
+        "-w",
+        "%{http_code}",
+        `https://localhost:${up.port}/echo`,
+      ],
+      { cwd: work },
+    );
+    assert.equal(received(), n, "the request reached an unverified upstream");
+    assert.match(r.stdout.toString(), /could not be verified.*--upstream-ca FILE.*502$/s);
+  });
+});
+
 describe("bookkeeping", () => {
   test("runs and audit list the run; audit verify passes; no secret in the log; run dirs removed", async () => {
     // What an `enclave run` killed with SIGKILL leaves: swept by the next run (its owner is gone).
