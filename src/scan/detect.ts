@@ -1,8 +1,13 @@
 /**
  * The detector: runs the pattern rules over one text and reports where each credential is.
  *
- * - A rule runs only when one of its keywords occurs in the text (case-insensitive); a rule with
- *   no keywords always runs. Most rules never run on ordinary source text.
+ * - A rule with anchors (all of the built-in ones) runs only where one of them occurs: one pass of
+ *   the literal finder (teddy.ts) lists every anchor of every rule, each rule's guard rules out most
+ *   of those places on the bytes, and only then does its regex run, sticky, at the anchor. The
+ *   matches are exactly those of the regex run globally over the whole text (the anchors and guards
+ *   are promises about the patterns, checked by test/scan/engine.test.ts).
+ * - A rule without anchors runs over the whole text, and only when one of its keywords occurs in
+ *   it (case-insensitive); with neither, it always runs.
  * - Positions are 1-based; columns count UTF-16 code units (SARIF's default column kind). The
  *   position is that of the rule's "secret" group, or of the whole match without one.
  * - A finding is dropped when the line it starts on (or, for a multi-line secret such as a private
@@ -11,7 +16,8 @@
  *   a specific rule; two specific rules reporting the same secret at the same place are reported once,
  *   by the one listed first.
  */
-import { RULES, type Rule } from "./rules.js";
+import { type Guard, RULES, type Rule } from "./rules.js";
+import { type Literal, type LiteralFinder, literalFinder } from "./teddy.js";
 
 export interface RawFinding {
   ruleId: string;
@@ -31,92 +37,353 @@ export function isGenericRule(rule: Pick<Rule, "id">): boolean {
   return rule.id.startsWith("generic");
 }
 
-/**
- * Each rule's pattern, recompiled once as global + hasIndices (for the "secret" group's offset) and
- * private to the detector, so that no lastIndex is shared with other users of the rule.
- */
-const compiled = new WeakMap<RegExp, RegExp>();
-
-function regexOf(pattern: RegExp): RegExp {
-  let re = compiled.get(pattern);
-  if (!re) {
-    let flags = pattern.flags;
-    if (!flags.includes("g")) flags += "g";
-    if (flags.includes("y")) flags = flags.replace("y", "");
-    if (!flags.includes("d") && pattern.source.includes("(?<secret>")) flags += "d";
-    re = new RegExp(pattern.source, flags);
-    compiled.set(pattern, re);
-  }
-  re.lastIndex = 0;
-  return re;
-}
-
-/**
- * The keyword prefilter, built once per rules array: every distinct keyword in one alternation,
- * longest first, run over the lowercased text in a single pass. Each keyword found also marks the
- * shorter keywords it contains (an alternation reports one keyword per position), and the pass ends
- * as soon as every keyword has been seen. One pass is several times cheaper than one `includes` per
- * keyword, most of which scan the whole text to find nothing.
- */
-interface Prefilter {
-  rules: Rule[];
-  /** each rule's keywords array as it was when this was built */
-  sources: string[][];
-  /** per rule: its distinct lowercase keywords (empty: always run) */
-  keywords: string[][];
-  all: RegExp | undefined;
-  /** keyword -> itself and every other keyword it contains */
-  implies: Map<string, string[]>;
-  count: number;
-}
-
-const prefilters = new WeakMap<Rule[], Prefilter>();
-
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function prefilterOf(rules: Rule[]): Prefilter {
-  const cached = prefilters.get(rules);
-  if (
-    cached &&
-    cached.rules.length === rules.length &&
-    cached.rules.every((r, i) => r === rules[i] && r.keywords === cached.sources[i])
-  )
-    return cached;
-  const keywords = rules.map((r) => [...new Set(r.keywords.map((k) => k.toLowerCase()).filter((k) => k))]);
-  const distinct = [...new Set(keywords.flat())].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  const implies = new Map(distinct.map((k) => [k, distinct.filter((other) => k.includes(other))]));
-  const all = distinct.length > 0 ? new RegExp(distinct.map(escapeRegExp).join("|"), "g") : undefined;
-  const built: Prefilter = {
-    rules: [...rules],
-    sources: rules.map((r) => r.keywords),
-    keywords,
-    all,
-    implies,
-    count: distinct.length,
-  };
-  prefilters.set(rules, built);
+/** `pattern` recompiled with `add` flags and without g, y and d, so no lastIndex is shared with its other users. */
+function recompile(pattern: RegExp, add: string): RegExp {
+  return new RegExp(pattern.source, pattern.flags.replace(/[gyd]/g, "") + add);
+}
+
+const hasSecretGroup = (pattern: RegExp): boolean => pattern.source.includes("(?<secret>");
+
+interface Candidate {
+  rule: Rule;
+  order: number;
+  generic: boolean;
+  start: number;
+  end: number;
+  secret: string;
+}
+
+/** A rule run at its anchors. */
+interface Anchored {
+  rule: Rule;
+  order: number;
+  generic: boolean;
+  /** sticky: does it match here, and what is the secret */
+  probe: RegExp;
+  /** sticky with indices: where the secret is (only for accepted matches) */
+  locate: RegExp | undefined;
+  guard: Guard | undefined;
+  /** per text: where the last match ended, and the last anchor tried */
+  lastEnd: number;
+  lastAt: number;
+}
+
+/** A rule run over the whole text, when one of its keywords is in it. */
+interface Unanchored {
+  rule: Rule;
+  order: number;
+  generic: boolean;
+  /** compiled on first use: a rule whose keywords never occur never touches its pattern */
+  global: RegExp | undefined;
+  keywords: string[];
+}
+
+/** Candidates of `rule` found by `re` (global) over all of `text`. */
+function globalMatches(
+  text: string,
+  re: RegExp,
+  c: Omit<Candidate, "start" | "end" | "secret">,
+): Candidate[] {
+  const out: Candidate[] = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (m[0].length === 0) {
+      re.lastIndex++;
+      continue;
+    }
+    const group = m.groups?.secret;
+    const span = group !== undefined ? m.indices?.groups?.secret : undefined;
+    const secret = group ?? m[0];
+    const start = span ? span[0] : m.index;
+    if (secret.length === 0) continue;
+    if (c.rule.validate && !c.rule.validate(secret)) continue;
+    out.push({ ...c, start, end: start + secret.length, secret });
+  }
+  return out;
+}
+
+/** Everything compiled for one rules array. */
+class Engine {
+  readonly sources: { rule: Rule; anchors: unknown; keywords: unknown; pattern: RegExp }[];
+  private readonly anchored: Anchored[] = [];
+  private readonly unanchored: Unanchored[] = [];
+  /** The keyword prefilter of the unanchored rules: every distinct keyword, longest first, in one alternation. */
+  private readonly keywordRe: RegExp | undefined;
+  /** keyword -> itself and every other keyword it contains (an alternation reports one per position) */
+  private readonly implies: Map<string, string[]>;
+  private readonly keywordCount: number;
+  private readonly literals: Literal[] = [];
+  private readonly literalLength: number[] = [];
+  /** per literal id: the rules anchored there */
+  private readonly byLiteral: Anchored[][] = [];
+  private finderInstance: LiteralFinder | undefined;
+
+  constructor(readonly rules: Rule[]) {
+    this.sources = rules.map((r) => ({
+      rule: r,
+      anchors: r.anchors,
+      keywords: r.keywords,
+      pattern: r.pattern,
+    }));
+    const literalIds = new Map<string, number>();
+    rules.forEach((rule, order) => {
+      const generic = isGenericRule(rule);
+      if (rule.anchors && rule.anchors.length > 0) {
+        const sticky = recompile(rule.pattern, "y");
+        const a: Anchored = {
+          rule,
+          order,
+          generic,
+          probe: sticky,
+          locate: hasSecretGroup(rule.pattern) ? recompile(rule.pattern, "yd") : undefined,
+          guard: rule.guard,
+          lastEnd: 0,
+          lastAt: -1,
+        };
+        this.anchored.push(a);
+        const ignoreCase = sticky.ignoreCase;
+        for (const anchor of new Set(rule.anchors.map((x) => (ignoreCase ? x.toLowerCase() : x)))) {
+          const key = `${ignoreCase ? "i" : "s"}${anchor}`;
+          let id = literalIds.get(key);
+          if (id === undefined) {
+            id = this.literals.length;
+            literalIds.set(key, id);
+            this.literals.push({ text: anchor, ignoreCase });
+            this.literalLength.push(anchor.length);
+            this.byLiteral.push([]);
+          }
+          this.byLiteral[id]!.push(a);
+        }
+      } else {
+        this.unanchored.push({
+          rule,
+          order,
+          generic,
+          global: undefined,
+          keywords: [...new Set((rule.keywords ?? []).map((k) => k.toLowerCase()).filter((k) => k))],
+        });
+      }
+    });
+    const distinct = [...new Set(this.unanchored.flatMap((u) => u.keywords))].sort(
+      (a, b) => b.length - a.length || (a < b ? -1 : 1),
+    );
+    this.implies = new Map(distinct.map((k) => [k, distinct.filter((other) => k.includes(other))]));
+    this.keywordRe = distinct.length > 0 ? new RegExp(distinct.map(escapeRegExp).join("|"), "g") : undefined;
+    this.keywordCount = distinct.length;
+  }
+
+  /** Still compiled from these rules (and their anchors, keywords and patterns, unreplaced)? */
+  matches(rules: Rule[]): boolean {
+    return (
+      rules.length === this.sources.length &&
+      rules.every((r, i) => {
+        const s = this.sources[i]!;
+        return (
+          r === s.rule && r.anchors === s.anchors && r.keywords === s.keywords && r.pattern === s.pattern
+        );
+      })
+    );
+  }
+
+  get finder(): LiteralFinder {
+    this.finderInstance ??= literalFinder(this.literals);
+    return this.finderInstance;
+  }
+
+  /** The keywords (lowercase) that occur in `text`, case-insensitively. */
+  private keywordsIn(text: string): Set<string> {
+    const seen = new Set<string>();
+    const re = this.keywordRe;
+    if (!re) return seen;
+    const lower = text.toLowerCase();
+    re.lastIndex = 0;
+    for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
+      if (!seen.has(m[0])) {
+        for (const k of this.implies.get(m[0])!) seen.add(k);
+        if (seen.size === this.keywordCount) break;
+      }
+      re.lastIndex = m.index + 1;
+    }
+    return seen;
+  }
+
+  private unanchoredCandidates(text: string, out: Candidate[]): void {
+    if (this.unanchored.length === 0) return;
+    const present = this.keywordsIn(text);
+    for (const u of this.unanchored) {
+      if (u.keywords.length > 0 && !u.keywords.some((k) => present.has(k))) continue;
+      u.global ??= recompile(u.rule.pattern, hasSecretGroup(u.rule.pattern) ? "gd" : "g");
+      out.push(...globalMatches(text, u.global, u));
+    }
+  }
+
+  /**
+   * Findings in b[lo, hi), b being the finder's arena; `text` is that range as latin1 if the caller
+   * has it already (it is decoded only if some regex has to run).
+   */
+  detect(b: Buffer, lo: number, hi: number, text?: string): RawFinding[] {
+    if (hi <= lo) return [];
+    const candidates: Candidate[] = [];
+    if (this.anchored.length > 0) {
+      const count = this.finder.find(lo, hi, hi);
+      const hits = this.finder.hits;
+      for (const a of this.anchored) {
+        a.lastEnd = lo;
+        a.lastAt = -1;
+      }
+      for (let k = 0; k < count; k++) {
+        const at = hits[2 * k]!;
+        const id = hits[2 * k + 1]!;
+        const list = this.byLiteral[id]!;
+        for (let r = 0; r < list.length; r++) {
+          const a = list[r]!;
+          // As a global regex would: no match starts inside the previous one; each place tried once.
+          if (at < a.lastEnd || at === a.lastAt) continue;
+          a.lastAt = at;
+          if (a.guard && !a.guard(b, at, at + this.literalLength[id]!, lo, hi)) continue;
+          text ??= b.toString("latin1", lo, hi);
+          const re = a.probe;
+          re.lastIndex = at - lo;
+          const m = re.exec(text);
+          if (m === null || m[0].length === 0) continue;
+          a.lastEnd = lo + m.index + m[0].length;
+          const group = m.groups?.secret;
+          const secret = group ?? m[0];
+          if (secret.length === 0) continue;
+          if (a.rule.validate && !a.rule.validate(secret)) continue;
+          let start = m.index;
+          if (group !== undefined && a.locate) {
+            a.locate.lastIndex = at - lo;
+            start = a.locate.exec(text)?.indices?.groups?.secret?.[0] ?? m.index;
+          }
+          candidates.push({
+            rule: a.rule,
+            order: a.order,
+            generic: a.generic,
+            start,
+            end: start + secret.length,
+            secret,
+          });
+        }
+      }
+    }
+    if (this.unanchored.length > 0) {
+      const t = text ?? b.toString("latin1", lo, hi);
+      text = t;
+      this.unanchoredCandidates(t, candidates);
+    }
+    if (candidates.length === 0 || text === undefined) return [];
+    return finish(text, dedupe(candidates));
+  }
+
+  /**
+   * The reference: every rule's regex globally over the whole text, anchors and guards unused (the
+   * keyword prefilter of unanchored rules still applies). For text beyond latin1, and for the tests.
+   */
+  detectReference(text: string): RawFinding[] {
+    if (text.length === 0) return [];
+    const candidates: Candidate[] = [];
+    for (const a of this.anchored)
+      candidates.push(...globalMatches(text, recompile(a.rule.pattern, a.locate ? "gd" : "g"), a));
+    this.unanchoredCandidates(text, candidates);
+    if (candidates.length === 0) return [];
+    return finish(text, dedupe(candidates));
+  }
+}
+
+const engines = new WeakMap<Rule[], Engine>();
+
+function engineFor(rules: Rule[]): Engine {
+  const cached = engines.get(rules);
+  if (cached?.matches(rules)) return cached;
+  const built = new Engine(rules);
+  engines.set(rules, built);
   return built;
 }
 
-/** The keywords (lowercase) that occur in `text`, case-insensitively. */
-function keywordsIn(text: string, p: Prefilter): Set<string> {
-  const seen = new Set<string>();
-  if (!p.all) return seen;
-  const lower = text.toLowerCase();
-  const re = p.all;
-  re.lastIndex = 0;
-  for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
-    if (!seen.has(m[0])) {
-      for (const k of p.implies.get(m[0])!) seen.add(k);
-      if (seen.size === p.count) break;
-    }
-    re.lastIndex = m.index + 1;
-  }
-  return seen;
+/** A character the literal finder cannot see as one byte. */
+function beyondLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return true;
+  return false;
 }
 
+/** Findings in `text` (a file decoded as latin1, or any string). */
+export function detectInText(text: string, rules: Rule[] = RULES): RawFinding[] {
+  if (text.length === 0) return [];
+  const engine = engineFor(rules);
+  // The finder reads bytes: text with characters beyond U+00FF takes the plain path.
+  if (beyondLatin1(text)) return engine.detectReference(text);
+  const b = engine.finder.arena(text.length);
+  b.write(text, 0, "latin1");
+  return engine.detect(b, 0, text.length, text);
+}
+
+/** The same findings as detectInText, computed without anchors or guards (for the tests). */
+export function detectInTextReference(text: string, rules: Rule[] = RULES): RawFinding[] {
+  return engineFor(rules).detectReference(text);
+}
+
+/**
+ * Detection over bytes, for the scanner: read a file straight into `buffer(n)`, then `detect(n)`;
+ * or hand any Buffer to `detectIn`. Findings are those of detectInText on the bytes read as latin1.
+ */
+export class Detector {
+  private readonly engine: Engine;
+  private arena: Buffer | undefined;
+
+  constructor(rules: Rule[] = RULES) {
+    this.engine = engineFor(rules);
+  }
+
+  /** Where to put `n` bytes of text; valid until the next call. */
+  buffer(n: number): Buffer {
+    this.arena = this.engine.finder.arena(n);
+    return this.arena;
+  }
+
+  /** Findings in the first `n` bytes of the last `buffer()`. */
+  detect(n: number): RawFinding[] {
+    return this.engine.detect(this.arena!, 0, n);
+  }
+
+  detectIn(content: Buffer): RawFinding[] {
+    const b = this.buffer(content.length);
+    content.copy(b);
+    return this.detect(content.length);
+  }
+
+  get finderKind(): "wasm" | "js" {
+    return this.engine.finder.kind;
+  }
+}
+
+function dedupe(candidates: Candidate[]): Candidate[] {
+  candidates.sort((a, b) => a.start - b.start || Number(a.generic) - Number(b.generic) || a.order - b.order);
+  const specific = candidates.filter((c) => !c.generic);
+  const kept: Candidate[] = [];
+  let previous: Candidate | undefined;
+  for (const c of candidates) {
+    // Same secret at the same place from two rules: the first in sort order (specific, then listed first).
+    if (previous && previous.start === c.start && previous.secret === c.secret) continue;
+    if (c.generic && overlapsAny(c, specific)) continue;
+    kept.push(c);
+    previous = c;
+  }
+  return kept;
+}
+
+/** `sorted` is ordered by start; few specific findings per text, so a scan is fine. */
+function overlapsAny(c: Candidate, sorted: Candidate[]): boolean {
+  for (const s of sorted) {
+    if (s.start >= c.end) break;
+    if (s.end > c.start) return true;
+  }
+  return false;
+}
 /** Offsets at which each line starts, computed on the first finding only. */
 class Lines {
   private starts: number[] | undefined;
@@ -156,68 +423,6 @@ class Lines {
     if (end > start && this.text.charCodeAt(end - 1) === 13) end--;
     return this.text.slice(start, end);
   }
-}
-
-interface Candidate {
-  rule: Rule;
-  order: number;
-  generic: boolean;
-  start: number;
-  end: number;
-  secret: string;
-}
-
-export function detectInText(text: string, rules: Rule[] = RULES): RawFinding[] {
-  if (text.length === 0) return [];
-  const prefilter = prefilterOf(rules);
-  const present = keywordsIn(text, prefilter);
-  const candidates: Candidate[] = [];
-  for (let order = 0; order < rules.length; order++) {
-    const rule = rules[order]!;
-    const keywords = prefilter.keywords[order]!;
-    if (keywords.length > 0 && !keywords.some((k) => present.has(k))) continue;
-    const re = regexOf(rule.pattern);
-    const generic = isGenericRule(rule);
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (m[0].length === 0) {
-        re.lastIndex++;
-        continue;
-      }
-      const group = m.groups?.secret;
-      const span = group !== undefined ? m.indices?.groups?.secret : undefined;
-      const secret = group ?? m[0];
-      const start = span ? span[0] : m.index;
-      if (secret.length === 0) continue;
-      if (rule.validate && !rule.validate(secret)) continue;
-      candidates.push({ rule, order, generic, start, end: start + secret.length, secret });
-    }
-  }
-  if (candidates.length === 0) return [];
-  return finish(text, dedupe(candidates));
-}
-
-function dedupe(candidates: Candidate[]): Candidate[] {
-  candidates.sort((a, b) => a.start - b.start || Number(a.generic) - Number(b.generic) || a.order - b.order);
-  const specific = candidates.filter((c) => !c.generic);
-  const kept: Candidate[] = [];
-  let previous: Candidate | undefined;
-  for (const c of candidates) {
-    // Same secret at the same place from two rules: the first in sort order (specific, then listed first).
-    if (previous && previous.start === c.start && previous.secret === c.secret) continue;
-    if (c.generic && overlapsAny(c, specific)) continue;
-    kept.push(c);
-    previous = c;
-  }
-  return kept;
-}
-
-/** `sorted` is ordered by start; few specific findings per text, so a scan is fine. */
-function overlapsAny(c: Candidate, sorted: Candidate[]): boolean {
-  for (const s of sorted) {
-    if (s.start >= c.end) break;
-    if (s.end > c.start) return true;
-  }
-  return false;
 }
 
 function finish(text: string, kept: Candidate[]): RawFinding[] {

@@ -31,11 +31,19 @@ export function isGitRepo(dir: string): boolean {
   return r.status === 0 && r.stdout.trim() === "true";
 }
 
-/** Tracked and untracked-but-not-ignored files under `dir`, relative to it. */
-export function listGitFiles(dir: string): string[] {
-  return git(dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-    .split("\0")
-    .filter((p) => p !== "");
+/**
+ * Tracked and untracked-but-not-ignored files under `dir`, relative to it; undefined when `dir`
+ * is not in a git work tree (one git process either way).
+ */
+export function listGitFiles(dir: string): string[] | undefined {
+  const r = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: dir,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
+  // Not a work tree (no repository, a bare one, inside .git), or no git at all: walk the folder.
+  if (r.error || r.status !== 0) return undefined;
+  return r.stdout.split("\0").filter((p) => p !== "");
 }
 
 /**

@@ -2,16 +2,28 @@
  * Pattern rules for `enclave scan`: the credential kinds people actually leak.
  *
  * Each rule is a global regex (the part that is the credential in a named group "secret", else the
- * whole match), a few cheap lowercase keywords that must occur in the text for the regex to run at
- * all, and an optional `validate` that cuts false positives (a checksum, an entropy floor, a
- * structural check, placeholders). Rules whose id starts with "generic" are the fallback entropy
- * rules: where one of them and a specific rule report the same secret, the specific one wins
- * (see detect.ts).
+ * whole match), the literals every match begins with (its anchors: the detector runs the regex only
+ * where one occurs, see detect.ts), optionally a guard (a cheap check on the bytes after an anchor
+ * that rules out most places before the regex runs) and a `validate` that cuts false positives (a
+ * checksum, an entropy floor, a structural check, placeholders). Rules whose id starts with
+ * "generic" are the fallback entropy rules: where one of them and a specific rule report the same
+ * secret, the specific one wins.
+ *
+ * Anchors and guards are promises about the pattern, kept by hand: every match starts with an
+ * anchor, and a guard returns false only where the pattern cannot match. Whoever edits a pattern
+ * edits them with it; test/scan/engine.test.ts runs every rule with and without them and fails on
+ * any difference.
  *
  * The `example` of each rule is fake, and is assembled at run time from pieces so that neither this
  * file nor the built one looks like a credential to a secret scanner (GitHub push protection).
  */
 import { shannonEntropy } from "./entropy.js";
+
+/**
+ * A necessary condition for a match at an anchor, on the latin1 bytes of the text b[lo, hi): the
+ * anchor occupies b[at, after). False only where the pattern cannot match at `at`.
+ */
+export type Guard = (b: Uint8Array, at: number, after: number, lo: number, hi: number) => boolean;
 
 export interface Rule {
   id: string;
@@ -19,8 +31,18 @@ export interface Rule {
   description: string;
   /** global, may use a named group "secret" for the credential part */
   pattern: RegExp;
-  /** cheap lowercase substrings, one of which must occur in the text for the regex to run (speed) */
-  keywords: string[];
+  /**
+   * Literals (3 to 32 characters) one of which every match starts with — case-insensitively when
+   * the pattern has the i flag, else exactly. The regex then runs only where one occurs.
+   */
+  anchors?: string[];
+  /** With anchors: a cheap check at each anchor before the regex runs there (speed). */
+  guard?: Guard;
+  /**
+   * Without anchors: cheap lowercase substrings, one of which must occur in the text
+   * (case-insensitively) for the regex to run at all; none: it always runs.
+   */
+  keywords?: string[];
   /** optional extra check on the secret (checksum, entropy, structure) to cut false positives */
   validate?: (secret: string) => boolean;
   /** a realistic-looking but FAKE example for the docs, assembled at run time */
@@ -246,6 +268,114 @@ const PEM_BODY = j(
 );
 
 // ---------------------------------------------------------------------------------------------
+// Guards. Each mirrors the part of its pattern after the anchor, loosely (a superset): the byte
+// classes are built from the same regex classes, over latin1 (what the scanner decodes files as).
+
+function byteClass(re: RegExp): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) if (re.test(String.fromCharCode(c))) t[c] = 1;
+  return t;
+}
+
+/** \s over latin1: \t \n \v \f \r, space, no-break space. */
+const SPACE = byteClass(/\s/);
+const QUOTE = byteClass(/["'`]/);
+const NAME_PART = byteClass(/[\w.-]/);
+const ASSIGNED_VALUE = byteClass(/[^"'`\s\\]/);
+const ENV_VALUE = byteClass(/[^\s"'`$#;|&<>(){}[\]\\]/);
+const BASE64 = byteClass(/[A-Za-z0-9/+]/);
+const ENV_NAME = byteClass(/[A-Za-z0-9_.]/);
+const URL_PART = byteClass(/[^\s:@/?#"'`<>\\]/);
+const ALNUM = byteClass(/[A-Za-z0-9]/);
+const [COLON, EQUALS, GREATER, AT, DASH, LF, CR, TAB, BLANK] = [58, 61, 62, 64, 45, 10, 13, 9, 32];
+
+/** Where a run of at most `max` bytes of `cls` starting at i ends. */
+function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number): number {
+  const stop = Math.min(hi, i + max);
+  while (i < stop && cls[b[i]!] === 1) i++;
+  return i;
+}
+
+/**
+ * `name["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}` after an anchor, loosely: up to `nameMax` name
+ * characters, an optional quote, up to 5 spaces, ":" or "=" and up to `opMore` more of "=>", up to
+ * 5 spaces. Returns where the value may start, or -1.
+ */
+function afterAssignment(b: Uint8Array, i: number, hi: number, nameMax: number, opMore: number): number {
+  i = skip(b, i, hi, NAME_PART, nameMax);
+  if (i < hi && QUOTE[b[i]!] === 1) i++;
+  i = skip(b, i, hi, SPACE, 5);
+  if (i >= hi || (b[i] !== COLON && b[i] !== EQUALS)) return -1;
+  i++;
+  for (let k = 0; k < opMore && i < hi && (b[i] === EQUALS || b[i] === GREATER); k++) i++;
+  return skip(b, i, hi, SPACE, 5);
+}
+
+/** aws-secret-access-key: an assignment, then 40 base64 characters (after an optional quote). */
+const awsSecretGuard: Guard = (b, _at, after, _lo, hi) => {
+  let i = afterAssignment(b, after, hi, 30, 1);
+  if (i < 0) return false;
+  if (i < hi && QUOTE[b[i]!] === 1) i++;
+  return skip(b, i, hi, BASE64, 40) - i === 40;
+};
+
+/**
+ * generic-secret: at most 10 more name characters ("passw" + "ord" + a suffix such as "_base64"),
+ * an assignment, a quote, then 16 value characters.
+ */
+const genericSecretGuard: Guard = (b, _at, after, _lo, hi) => {
+  const i = afterAssignment(b, after, hi, 10, 2);
+  if (i < 0 || i >= hi || QUOTE[b[i]!] !== 1) return false;
+  return skip(b, i + 1, hi, ASSIGNED_VALUE, 16) - (i + 1) === 16;
+};
+
+/** Backwards from i (exclusive) over `cls`: where the run starts. */
+function skipBack(b: Uint8Array, i: number, lo: number, cls: Uint8Array): number {
+  while (i > lo && cls[b[i - 1]!] === 1) i--;
+  return i;
+}
+
+const BLANKS = byteClass(/[ \t]/);
+const EXPORT = Buffer.from("export", "latin1");
+
+/** b[lo, end) ends with `word` (lowercase), ASCII case folded. */
+function endsWithFolded(b: Uint8Array, end: number, lo: number, word: Uint8Array): boolean {
+  if (end - word.length < lo) return false;
+  for (let k = 0; k < word.length; k++) if ((b[end - word.length + k]! | 32) !== word[k]) return false;
+  return true;
+}
+
+/**
+ * generic-env-secret: the line before the anchor is `[ \t]*(-[ \t]+)?(export[ \t]+)?` and name
+ * characters (the pattern's lookbehind, read backwards); after it, at most 10 more name characters,
+ * blanks, "=", blanks and 16 value characters.
+ */
+const genericEnvGuard: Guard = (b, at, after, lo, hi) => {
+  let j = skipBack(b, skipBack(b, at, lo, ENV_NAME), lo, BLANKS);
+  if (endsWithFolded(b, j, lo, EXPORT)) j = skipBack(b, j - EXPORT.length, lo, BLANKS);
+  if (j > lo && b[j - 1] === DASH) j = skipBack(b, j - 1, lo, BLANKS);
+  if (j > lo && b[j - 1] !== LF && b[j - 1] !== CR) return false;
+  let i = skip(b, after, hi, NAME_PART, 10);
+  while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
+  if (i >= hi || b[i] !== EQUALS) return false;
+  i++;
+  while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
+  return skip(b, i, hi, ENV_VALUE, 16) - i === 16;
+};
+
+/** url-password: a letter or digit before "://", then user ":" password "@" with no separator between. */
+const urlPasswordGuard: Guard = (b, at, after, lo, hi) => {
+  if (at <= lo || ALNUM[b[at - 1]!] !== 1) return false;
+  let i = skip(b, after, hi, URL_PART, 128);
+  if (i >= hi || b[i] !== COLON) return false;
+  i++;
+  const end = skip(b, i, hi, URL_PART, 256);
+  return end > i && end < hi && b[end] === AT;
+};
+
+const KEYWORDS = ["key", "secret", "token", "passw", "pwd"];
+
+// ---------------------------------------------------------------------------------------------
 
 export const RULES: Rule[] = [
   {
@@ -255,7 +385,7 @@ export const RULES: Rule[] = [
       "An AWS access key ID (AKIA… long-term, ASIA… temporary; also ABIA, ACCA, A3T…): 4 letters and " +
       "16 base32 characters. Not secret on its own, but its secret access key is rarely far away.",
     pattern: /\b(?<secret>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b/g,
-    keywords: ["akia", "asia", "abia", "acca", "a3t"],
+    anchors: ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
     validate: (s) => randomTail(s.slice(4), 2.5),
     example: j("AKIA", "HMQRZ6ED6Z6QY7HO"),
   },
@@ -267,7 +397,8 @@ export const RULES: Rule[] = [
       '(aws_secret_access_key = …, "SecretAccessKey": "…").',
     pattern:
       /(?:aws|secret)[\w.-]{0,30}?["'`]?\s{0,5}(?::=|=>|:|=)\s{0,5}["'`]?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])/gi,
-    keywords: ["aws", "secret"],
+    anchors: ["aws", "secret"],
+    guard: awsSecretGuard,
     validate: (s) => mixedCase(s) && randomTail(s, 4.0),
     example: j("aws_secret_access_key = ", "+yy6dGT+3ldx4dbg19/2", "LzKfkBxhmR9t/iM2frKC"),
   },
@@ -278,7 +409,7 @@ export const RULES: Rule[] = [
       "ghp_, gho_, ghu_, ghs_ and ghr_ tokens. Those of the standard length (36 characters after " +
       "the prefix) must carry a valid CRC32 checksum in their last 6 characters.",
     pattern: /\b(?<secret>gh[pousr]_[A-Za-z0-9]{36,251})\b/g,
-    keywords: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+    anchors: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
     validate: (s) => {
       const tail = s.slice(4);
       return tail.length === 36 ? checksumTail(tail) : mixedCase(tail) && randomTail(tail, 4.0);
@@ -290,7 +421,7 @@ export const RULES: Rule[] = [
     title: "GitHub fine-grained personal access token",
     description: "github_pat_ followed by 22 and 59 base62 characters.",
     pattern: /\b(?<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b/g,
-    keywords: ["github_pat_"],
+    anchors: ["github_pat_"],
     validate: (s) => mixedCase(s.slice(11)) && randomTail(s.slice(11), 4.0),
     example: j(
       "github",
@@ -309,7 +440,7 @@ export const RULES: Rule[] = [
       "registration tokens (GR1348941…).",
     pattern:
       /\b(?<secret>(?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt)-[A-Za-z0-9_-]{20,300}(?:\.[A-Za-z0-9]{2}\.[A-Za-z0-9]{7,12})?|GR1348941[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])/g,
-    keywords: ["glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-", "gr1348941"],
+    anchors: ["glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-", "GR1348941"],
     validate: (s) => {
       const tail = (s.startsWith("GR1348941") ? s.slice(9) : s.slice(s.indexOf("-") + 1)).split(".")[0]!;
       return randomTail(tail, 3.0);
@@ -324,7 +455,7 @@ export const RULES: Rule[] = [
       "xoxe-, xoxe.xoxp-) and app-level tokens (xapp-); the last segment must look random.",
     pattern:
       /\b(?<secret>xox(?:e\.xox)?[abposre]-\d{1,15}(?:-[A-Za-z0-9]{1,80}){1,4}|xapp-\d-[A-Z0-9]{6,15}-\d{6,20}-[A-Za-z0-9]{32,100})(?![A-Za-z0-9-])/g,
-    keywords: ["xox", "xapp-"],
+    anchors: ["xox", "xapp-"],
     validate: (s) => {
       const last = s.slice(s.lastIndexOf("-") + 1);
       return last.length >= 16 && randomTail(last, 3.0);
@@ -338,7 +469,7 @@ export const RULES: Rule[] = [
       "hooks.slack.com/services/T…/B…/… (and /workflows/, /triggers/): anyone with the URL can post.",
     pattern:
       /\bhooks\.slack\.com\/(?:services\/T[A-Z0-9]{6,12}\/B[A-Z0-9]{6,12}\/[A-Za-z0-9]{20,32}|(?:workflows|triggers)\/T[A-Z0-9]{6,12}\/A[A-Z0-9]{6,12}\/\d{6,20}\/[A-Za-z0-9]{20,40})(?![A-Za-z0-9])/g,
-    keywords: ["hooks.slack.com"],
+    anchors: ["hooks.slack.com"],
     validate: (s) => !looksFake(s) && shannonEntropy(s.slice(s.lastIndexOf("/") + 1)) >= 3.0,
     example: j(
       "https://hooks.slack",
@@ -352,7 +483,7 @@ export const RULES: Rule[] = [
     title: "Stripe live secret or restricted key",
     description: "sk_live_… and rk_live_…: full (or restricted) access to a live Stripe account.",
     pattern: /\b(?<secret>[rs]k_live_[A-Za-z0-9]{20,247})(?![A-Za-z0-9])/g,
-    keywords: ["sk_live_", "rk_live_"],
+    anchors: ["sk_live_", "rk_live_"],
     validate: (s) => randomTail(s.slice(8), 3.0),
     example: j("sk", "_live_", "51xL7htu2KT0tWH9BQclbolobpRaOJZv4UIR0yqWr4xMCwmS1HPO9rbbYmSogZlc1b4n"),
   },
@@ -362,7 +493,7 @@ export const RULES: Rule[] = [
     description:
       "sk_test_… and rk_test_…: no money moves, but the test account's data and settings are exposed.",
     pattern: /\b(?<secret>[rs]k_test_[A-Za-z0-9]{20,247})(?![A-Za-z0-9])/g,
-    keywords: ["sk_test_", "rk_test_"],
+    anchors: ["sk_test_", "rk_test_"],
     validate: (s) => randomTail(s.slice(8), 3.0),
     example: j("sk", "_test_", "KkGp4VTkwrL8hYEu6QqUJZNH"),
   },
@@ -371,7 +502,7 @@ export const RULES: Rule[] = [
     title: "Google API key",
     description: "AIza followed by 35 base64url characters (Google Cloud, Maps, Firebase, Gemini…).",
     pattern: /\b(?<secret>AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])/g,
-    keywords: ["aiza"],
+    anchors: ["AIza"],
     validate: (s) => randomTail(s.slice(4), 3.5),
     example: j("AI", "za", "ikI-r_6WH3bMKB2fTSDCZ7LC1oh_0Yg8dsr"),
   },
@@ -383,7 +514,7 @@ export const RULES: Rule[] = [
       "user keys (sk-…T3BlbkFJ…).",
     pattern:
       /\b(?<secret>sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{40,250}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?![A-Za-z0-9_-])/g,
-    keywords: ["sk-"],
+    anchors: ["sk-"],
     validate: (s) => {
       const tail = s.slice(s.indexOf("-", 3) + 1);
       return mixedCase(tail) && randomTail(tail, 3.5);
@@ -401,7 +532,7 @@ export const RULES: Rule[] = [
     title: "Anthropic API key",
     description: "sk-ant-api03-…, sk-ant-admin01-… and sk-ant-oat01-… keys and tokens.",
     pattern: /\b(?<secret>sk-ant-(?:api|admin|oat|ort|sid)\d{2}-[A-Za-z0-9_-]{32,200})(?![A-Za-z0-9_-])/g,
-    keywords: ["sk-ant-"],
+    anchors: ["sk-ant-"],
     validate: (s) => {
       const tail = s.slice(s.indexOf("-", 7) + 1);
       return mixedCase(tail) && randomTail(tail, 3.5);
@@ -418,7 +549,7 @@ export const RULES: Rule[] = [
     title: "npm access token",
     description: "npm_ followed by 36 base62 characters, the last 6 a valid CRC32 checksum of the first 30.",
     pattern: /\b(?<secret>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9])/g,
-    keywords: ["npm_"],
+    anchors: ["npm_"],
     validate: (s) => checksumTail(s.slice(4)),
     example: j("np", "m_", NPM_BODY, base62Crc32(NPM_BODY)),
   },
@@ -431,7 +562,7 @@ export const RULES: Rule[] = [
       "least 64 random-looking base64 characters. The reported secret is the whole block.",
     pattern:
       /-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,65536}?-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----/g,
-    keywords: ["private key"],
+    anchors: ["-----BEGIN"],
     validate: privateKeyBodyOk,
     example: j(
       "-----BEGIN OPENSSH ",
@@ -448,7 +579,7 @@ export const RULES: Rule[] = [
       'Three base64url parts (eyJ….….…) whose header decodes to JSON with an "alg" other than none, ' +
       "and a signature of at least 16 characters: a bearer token that may still be valid.",
     pattern: /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])/g,
-    keywords: ["eyj"],
+    anchors: ["eyJ"],
     validate: jwtHeaderOk,
     example: JWT_EXAMPLE,
   },
@@ -461,7 +592,8 @@ export const RULES: Rule[] = [
       "password equal to the user name (postgres:postgres).",
     pattern:
       /:\/\/(?<=[A-Za-z0-9]:\/\/)(?<user>[^\s:@/?#"'`<>\\]{0,128}):(?!\k<user>@)(?<secret>[^\s:@/?#"'`<>\\]{1,256})@(?=[A-Za-z0-9[])(?!(?:[A-Za-z0-9-]+\.)*(?:example|invalid)(?:\.(?:com|org|net))?(?![A-Za-z0-9.-]))/g,
-    keywords: ["://"],
+    anchors: ["://"],
+    guard: urlPasswordGuard,
     validate: urlPasswordOk,
     example: j("postgres://app:", "9InMrlljAdUypERZK064", "@db.internal:5432/app"),
   },
@@ -476,7 +608,8 @@ export const RULES: Rule[] = [
       `reference (\${X}, process.env.X), a path, a URL, a UUID, an ENV_VAR_NAME, a date or a version.`,
     pattern:
       /(?:(?<!pub(?:lic)?[_.-]?)key|secret|(?<!(?:continuation|next|page|pagination|sync|cancellation|idempotency|csrf|xsrf)[_.-]?)token|passw(?:or)?d|pwd)(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}(?<q>["'`])(?<secret>[^"'`\s\\]{16,256})\k<q>/gi,
-    keywords: ["key", "secret", "token", "passw", "pwd"],
+    anchors: KEYWORDS,
+    guard: genericSecretGuard,
     validate: genericValueOk,
     example: j('api_key = "', "FPQbQ3WWWgBenrCf", 'qERAhDw4eH4Kl0CB"'),
   },
@@ -489,7 +622,8 @@ export const RULES: Rule[] = [
       "as generic-secret.",
     pattern:
       /(?:key|secret|token|passw(?:or)?d|pwd)(?<=^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.]*(?:key|secret|token|passw(?:or)?d|pwd))(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?[ \t]*=[ \t]*(?<secret>[^\s"'`$#;|&<>(){}[\]\\]{16,256})[ \t]*(?:#[^\n]*)?\r?$/gim,
-    keywords: ["key", "secret", "token", "passw", "pwd"],
+    anchors: KEYWORDS,
+    guard: genericEnvGuard,
     validate: genericValueOk,
     example: j("STRIPE_WEBHOOK_SECRET=", "whsec_", "a38db65b4e0b99e541e5", "29b3e06b14038835127c"),
   },

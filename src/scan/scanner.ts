@@ -3,11 +3,10 @@
  * the unlocked vault's own values. Binary and oversized content is skipped; inline
  * `enclave:allow` comments and baseline fingerprints suppress exactly what they name.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import ignore from "ignore";
 import { UsageError } from "../errors.js";
-import { detectInText } from "./detect.js";
+import { Detector, type RawFinding } from "./detect.js";
 import { type Finding, fingerprint, redact } from "./findings.js";
 import { blobOrigins, blobSizes, isGitRepo, listGitFiles, readBlobs } from "./git.js";
 import type { KnownMatcher } from "./known.js";
@@ -76,24 +75,45 @@ function positionOf(starts: number[], offset: number): { line: number; column: n
   return { line: lo + 1, column: offset - starts[lo]! + 1 };
 }
 
+const detectors = new WeakMap<Rule[], Detector>();
+
+function detectorFor(rules: Rule[]): Detector {
+  let d = detectors.get(rules);
+  if (!d) {
+    d = new Detector(rules);
+    detectors.set(rules, d);
+  }
+  return d;
+}
+
 /** Findings in one piece of content (a file or a blob), with `path` for the report. */
 export function scanContent(
   content: Buffer,
   path: string,
   opts: Pick<ScanOptions, "known" | "rules">,
 ): Finding[] {
-  // latin1 keeps one character per byte, so byte offsets (known secrets) and string offsets agree.
-  const text = content.toString("latin1");
-  const matches = opts.known?.findIn(content) ?? [];
-  const raw = detectInText(text, opts.rules ?? RULES);
-  const starts = matches.length > 0 || raw.length > 0 ? lineStarts(content) : [];
+  const raw = detectorFor(opts.rules ?? RULES).detectIn(content);
+  return findingsIn(content, raw, opts.known?.findIn(content) ?? [], path);
+}
+
+/**
+ * Findings for `path` from the rules' raw findings in `content` and the vault values found there.
+ * A vault value that also fits a rule is reported once, by name: the rule's redacted hint would
+ * show part of a value that --known promises never to show.
+ */
+function findingsIn(
+  content: Buffer,
+  raw: RawFinding[],
+  matches: ReturnType<KnownMatcher["findIn"]>,
+  path: string,
+): Finding[] {
+  if (raw.length === 0 && matches.length === 0) return [];
+  const starts = lineStarts(content);
   /** Columns are reported in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. */
   const utf16Column = (line: number, byteColumn: number) =>
     content.toString("utf8", starts[line - 1]!, starts[line - 1]! + byteColumn - 1).length + 1;
   const findings: Finding[] = [];
   for (const f of raw) {
-    // A vault value that also fits a rule is reported once, by name: the rule's redacted hint
-    // would show part of a value that --known promises never to show.
     if (matches.length > 0) {
       const at = starts[f.line - 1]! + f.column - 1;
       if (matches.some((m) => at < m.offset + m.length && m.offset < at + f.secret.length)) continue;
@@ -109,7 +129,7 @@ export function scanContent(
   }
   for (const m of matches) {
     const { line, column } = positionOf(starts, m.offset);
-    const lineText = text.slice(starts[line - 1]!, starts[line] ?? text.length);
+    const lineText = content.toString("latin1", starts[line - 1]!, starts[line] ?? content.length);
     if (lineText.includes(ALLOW_MARK)) continue;
     findings.push({
       ruleId: "known-secret",
@@ -123,6 +143,38 @@ export function scanContent(
     });
   }
   return findings;
+}
+
+type Read = { bytes: number } | "not a file" | "large" | "unreadable";
+
+/**
+ * Read a regular file of at most `max` bytes into the detector's buffer: open (non-blocking, so a
+ * FIFO cannot hang the scan), fstat, read, close — no other allocation or copy.
+ */
+function readFile(detector: Detector, abs: string, max: number): Read {
+  let fd: number;
+  try {
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return "unreadable";
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return "not a file"; // deleted but still in the index, or a special file
+    if (st.size > max) return "large";
+    const buf = detector.buffer(st.size);
+    let n = 0;
+    while (n < st.size) {
+      const got = readSync(fd, buf, n, st.size - n, n);
+      if (got === 0) break; // truncated since the fstat
+      n += got;
+    }
+    return { bytes: n };
+  } catch {
+    return "unreadable";
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function walkFiles(root: string): string[] {
@@ -139,10 +191,17 @@ function walkFiles(root: string): string[] {
   return out;
 }
 
+/** A test for excluded paths (gitignore syntax), or undefined when nothing is excluded. */
+async function exclusions(patterns: string[] | undefined): Promise<((path: string) => boolean) | undefined> {
+  if (!patterns || patterns.length === 0) return undefined;
+  const { default: ignore } = await import("ignore");
+  const ig = ignore().add(patterns);
+  return (p) => ig.ignores(p);
+}
+
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
   const started = performance.now();
   const max = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const excluded = ignore().add(opts.exclude ?? []);
   const result: ScanResult = {
     findings: [],
     suppressed: [],
@@ -163,6 +222,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       result.suppressed.push(f);
     } else result.findings.push(f);
   };
+  const detector = detectorFor(opts.rules ?? RULES);
   const consider = (content: Buffer): boolean => {
     if (isBinary(content)) {
       result.stats.skippedBinary++;
@@ -176,11 +236,13 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
   if (opts.history) {
     if (!isGitRepo(opts.root))
       throw new UsageError(`--history needs a git repository, and ${opts.root} is not in one`);
+    const ignore = await exclusions(opts.exclude);
+    const excluded = (p: string) => ignore?.(p) ?? false;
     const origins = blobOrigins(opts.root);
     const sizes = blobSizes(opts.root, [...origins.keys()]);
     const wanted = [...origins.keys()].filter((sha) => {
       // Left out only when every path it was committed under is excluded.
-      if ([...origins.get(sha)!.paths].every((p) => excluded.ignores(p))) return false;
+      if ([...origins.get(sha)!.paths].every(excluded)) return false;
       if ((sizes.get(sha) ?? 0) > max) {
         result.stats.skippedLarge++;
         return false;
@@ -192,40 +254,35 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       done++;
       if (consider(content)) {
         const o = origins.get(sha)!;
+        const raw = detector.detectIn(content);
+        const matches = opts.known?.findIn(content) ?? [];
         // Every path the blob was committed under (and not excluded) is named: a copy of a
         // secret in another file is another leak.
-        for (const path of [...o.paths].filter((p) => !excluded.ignores(p)))
-          for (const f of scanContent(content, path, opts))
+        for (const path of [...o.paths].filter((p) => !excluded(p)))
+          for (const f of findingsIn(content, raw, matches, path))
             keep({ ...f, commit: o.commit, author: o.author, date: o.date });
       }
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
   } else {
-    const files = (isGitRepo(opts.root) ? listGitFiles(opts.root) : walkFiles(opts.root)).filter(
-      (p) => !excluded.ignores(p),
-    );
+    const ignore = await exclusions(opts.exclude);
+    const files = listGitFiles(opts.root) ?? walkFiles(opts.root);
+    const wanted = ignore ? files.filter((p) => !ignore(p)) : files;
     let done = 0;
-    for (const rel of files) {
+    for (const rel of wanted) {
       done++;
-      try {
-        const abs = join(opts.root, rel);
-        let content: Buffer;
-        try {
-          const st = statSync(abs);
-          if (!st.isFile()) continue; // deleted but still in the index, or a special file
-          if (st.size > max) {
-            result.stats.skippedLarge++;
-            continue;
-          }
-          content = readFileSync(abs);
-        } catch {
-          result.stats.skippedUnreadable++; // one unreadable file must not end the scan
-          continue;
+      const read = readFile(detector, join(opts.root, rel), max);
+      if (read === "large") result.stats.skippedLarge++;
+      else if (read === "unreadable")
+        result.stats.skippedUnreadable++; // never fatal
+      else if (read !== "not a file") {
+        const content = detector.buffer(read.bytes);
+        if (consider(content)) {
+          const raw = detector.detect(read.bytes);
+          for (const f of findingsIn(content, raw, opts.known?.findIn(content) ?? [], rel)) keep(f);
         }
-        if (consider(content)) for (const f of scanContent(content, rel, opts)) keep(f);
-      } finally {
-        opts.onProgress?.({ done, total: files.length, bytes: result.stats.bytes, unit: "files" });
       }
+      opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "files" });
     }
   }
   result.findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column);

@@ -107,12 +107,12 @@ test("every rule finds its own documentation example, and the docs list every ru
     assert.match(docs, new RegExp(`\\| \`${id}\` \\|`), `docs/commands/scan.md lacks ${id}`);
 });
 
-test("rules are well formed: unique ids, global patterns, lowercase keywords, generic rules last", () => {
+test("rules are well formed: unique ids, global patterns, anchors of 3 to 32 latin1 characters, generic rules last", () => {
   assert.equal(new Set(ids).size, ids.length);
   for (const r of RULES) {
     assert.ok(r.pattern.global, r.id);
-    assert.ok(r.keywords.length > 0, r.id);
-    for (const k of r.keywords) assert.equal(k, k.toLowerCase(), r.id);
+    assert.ok(r.anchors && r.anchors.length > 0, r.id);
+    for (const a of r.anchors) assert.match(a, /^[\x20-\x7e]{3,32}$/, r.id);
     assert.ok(r.title && r.description, r.id);
   }
   const firstGeneric = RULES.findIndex(isGenericRule);

@@ -1,0 +1,255 @@
+/**
+ * The fast detector against the plain one. detectInText runs each rule's regex only at its anchors
+ * (found by the WebAssembly literal finder) and only where its guard lets it; detectInTextReference
+ * runs every regex globally over the whole text. They must agree everywhere: on the corpus, on
+ * variants of it (case, spacing, line endings, prefixes, neighbours), on random text dense with the
+ * characters the patterns care about — and with `validate` switched off, so that every raw match
+ * counts, not only the few that pass as credentials.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Detector, detectInText, detectInTextReference } from "../../src/scan/detect.js";
+import { RULES, type Rule } from "../../src/scan/rules.js";
+import { findLiterals, type Literal, literalFinder } from "../../src/scan/teddy.js";
+import { loadCorpus, textOf } from "./corpus.js";
+
+const corpus = loadCorpus().map(textOf);
+
+/** The rules with every candidate accepted: raw matches decide. */
+const UNVALIDATED: Rule[] = RULES.map(({ validate: _validate, ...r }) => r);
+
+/** mulberry32: the same sequence on every run. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function variants(text: string, random: () => number): string[] {
+  const flip = (s: string) =>
+    Array.from(s, (c) => (random() < 0.5 ? c.toUpperCase() : c.toLowerCase())).join("");
+  const spaced = (s: string) =>
+    s.replace(
+      /\s*([:=]+)\s*/g,
+      (_m, op: string) =>
+        `${" ".repeat(Math.floor(random() * 7))}${op}${"\t".repeat(Math.floor(random() * 3))}`,
+    );
+  return [
+    text,
+    text.toUpperCase(),
+    text.toLowerCase(),
+    text.replace(/(key|secret|token|passw\w*|pwd|aws)/gi, flip),
+    spaced(text),
+    text.replace(/\n/g, "\r\n"),
+    text.replace(/\n/g, "\r"),
+    `export ${text}`,
+    `- ${text}`,
+    `  EXPORT\t${text}`,
+    `x${text}`,
+    `${text}${text}`,
+    text.replace(/"/g, "'"),
+    text.replace(/"/g, "`"),
+    text.replace(/=/g, " := "),
+    text.replace(/=/g, " => "),
+    text.replace(/:/g, "\u00a0:\u00a0"),
+    text.slice(1),
+    text.slice(0, -1),
+  ];
+}
+
+function same(rules: Rule[], text: string, what: string): void {
+  assert.deepEqual(detectInText(text, rules), detectInTextReference(text, rules), what);
+}
+
+test("corpus and its variants: the anchored detector finds exactly what the plain one does", () => {
+  const random = rng(7);
+  for (const [i, text] of corpus.entries())
+    for (const [k, v] of variants(text, random).entries()) {
+      same(RULES, v, `case ${i}, variant ${k}`);
+      same(UNVALIDATED, v, `case ${i}, variant ${k}, unvalidated`);
+    }
+  // All of it in one text: matches next to and inside each other's neighbourhoods.
+  const all = corpus.flatMap((t) => variants(t, random)).join("\n");
+  same(RULES, all, "everything at once");
+  same(UNVALIDATED, all, "everything at once, unvalidated");
+});
+
+test("random text dense in anchors, operators, quotes and separators: the same raw matches", () => {
+  const random = rng(11);
+  const pieces = [
+    ...["key", "KEY", "Secret", "token", "passw", "password", "pwd", "aws", "PWD", "Passwd"],
+    ...["AKIA", "ASIA", "A3T", "ghp_", "github_pat_", "glpat-", "GR1348941", "xoxb-", "xapp-1-"],
+    ...["hooks.slack.com/services/T", "sk_live_", "rk_test_", "AIza", "sk-proj-", "sk-ant-api03-"],
+    ...["npm_", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "eyJ", "://", "@"],
+    ...["=", ":", ":=", "=>", "==", " ", "\t", "\n", "\r\n", '"', "'", "`", "\\", "_", "-", ".", "/", "+"],
+    ...["export ", "- ", "#", ["$", "{X}"].join(""), "user", "db.internal", "example.com", "public_", "next"],
+  ];
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let n = 0; n < 1500; n++) {
+    let text = "";
+    while (text.length < 400) {
+      if (random() < 0.55) text += pieces[Math.floor(random() * pieces.length)];
+      else {
+        const len = Math.floor(random() * 45);
+        for (let i = 0; i < len; i++) text += alphabet[Math.floor(random() * alphabet.length)];
+      }
+    }
+    same(UNVALIDATED, text, `random text ${n}: ${JSON.stringify(text)}`);
+  }
+});
+
+/** Text shaped like the patterns, with every count at, just below and just above its bound. */
+function nearBounds(random: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const around = (n: number) =>
+    pick([0, 1, n - 1, n, n + 1, Math.floor(random() * (n + 2))].filter((x) => x >= 0));
+  const run = (chars: string, n: number) => Array.from({ length: n }, () => pick([...chars])).join("");
+  const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const caseMix = (s: string) => Array.from(s, (c) => (random() < 0.3 ? c.toUpperCase() : c)).join("");
+  const space = () => run(" \t\u00a0\n", around(5));
+  const op = () => pick([":=", "=>", ":", "=", "==", "===", "=:", "=>=", ":>"]);
+  const quote = () => pick(['"', "'", "`", ""]);
+  const linePrefix = () =>
+    pick(["", "  ", "\t", "- ", "-\t", "-", "export ", "EXPORT\t", "- export  ", "x ", "exportx "]);
+  const keyword = () => caseMix(pick(["key", "secret", "token", "passwd", "password", "pwd", "aws"]));
+  const suffix = () =>
+    pick(["", "s", "_key", "-secret", ".token", "value", "_base64", "string", "12", "_x", "_BASE64X"]);
+  const shapes = [
+    // generic-secret and aws-secret-access-key: name, assignment, quoted value
+    () => {
+      const q = quote();
+      const name = random() < 0.5 ? `${suffix()}${run("abc_.-", around(10))}` : run("abc_.-", around(30));
+      return `${keyword()}${name}${quote()}${space()}${op()}${space()}${q}${run(pick([b64, `${b64}=:_-`]), pick([around(16), around(40), around(256)]))}${pick([q, '"', ""])}`;
+    },
+    // generic-env-secret: a NAME=value line
+    () =>
+      `\n${linePrefix()}${run("AB_.", around(4))}${keyword()}${suffix()}${run(" \t", around(2))}=${run(" \t", around(2))}${run(`${b64}=:_-`, around(16))}${pick(["", " # c", "\r", " $", "\t"])}\n`,
+    // url-password
+    () =>
+      `${pick(["x", "9", " ", ""])}://${run("ab%.-", around(128))}:${run("pw9!$", pick([around(1), around(256)]))}@${pick(["db", "[::1]", "example.com", "a.example.com.", "invalid", ".x", ""])}`,
+    // private-key blocks, with and without the space and the END line
+    () =>
+      `-----BEGIN${pick(["", " ", " RSA ", " OPENSSH "])}PRIVATE KEY${pick(["", " BLOCK"])}-----\n${run(b64, around(64))}\n-----END${pick(["", " ", " RSA "])}PRIVATE KEY-----`,
+  ];
+  let text = "";
+  const parts = 1 + Math.floor(random() * 4);
+  for (let i = 0; i < parts; i++) text += pick(["", "\n", " ", "x", "\r\n"]) + pick(shapes)();
+  return text;
+}
+
+test("text at the patterns' bounds (spaces, name lengths, value lengths, line prefixes): the same raw matches", () => {
+  const random = rng(13);
+  for (let n = 0; n < 20000; n++) {
+    const text = nearBounds(random);
+    same(UNVALIDATED, text, `bounds ${n}: ${JSON.stringify(text)}`);
+  }
+});
+
+test("every match of a rule starts with one of its anchors, where its guard says yes", () => {
+  const random = rng(3);
+  const texts = [
+    ...corpus.flatMap((t) => variants(t, random)),
+    ...Array.from({ length: 3000 }, () => nearBounds(random)),
+  ];
+  for (const rule of UNVALIDATED) {
+    const re = new RegExp(rule.pattern.source, `${rule.pattern.flags.replace(/[gyd]/g, "")}g`);
+    const anchors = rule.anchors!.map((a) => (re.ignoreCase ? a.toLowerCase() : a));
+    for (const text of texts) {
+      const bytes = Buffer.from(text, "latin1");
+      for (const m of text.matchAll(re)) {
+        const at = m.index;
+        const head = (s: string) => (re.ignoreCase ? s.toLowerCase() : s);
+        const anchor = anchors.find((a) => head(text.slice(at, at + a.length)) === a);
+        assert.ok(anchor, `${rule.id}: a match at no anchor: ${JSON.stringify(m[0])}`);
+        if (rule.guard)
+          assert.ok(
+            rule.guard(bytes, at, at + anchor.length, 0, bytes.length),
+            `${rule.id}: the guard turns down a match: ${JSON.stringify(m[0])}`,
+          );
+      }
+    }
+  }
+});
+
+test("the literal finder (WebAssembly) reports what a plain search does, at block and buffer edges", () => {
+  const lits: Literal[] = [
+    { text: "key", ignoreCase: true },
+    { text: "token", ignoreCase: true },
+    { text: "AKIA", ignoreCase: false },
+    { text: "A3T", ignoreCase: false },
+    { text: "://", ignoreCase: false },
+    { text: "-----BEGIN", ignoreCase: false },
+    { text: "sk-", ignoreCase: false },
+    { text: "sk-ant-", ignoreCase: false },
+    { text: "passw", ignoreCase: true },
+    { text: "pwd", ignoreCase: true },
+    ...Array.from({ length: 30 }, (_, i) => ({
+      text: `q${String.fromCharCode(65 + i)}z_${i}`,
+      ignoreCase: i % 2 === 0,
+    })),
+  ];
+  const wasm = literalFinder(lits);
+  const js = literalFinder(lits, "js");
+  assert.equal(wasm.kind, "wasm", "WebAssembly SIMD is available on Node 20");
+  const random = rng(5);
+  const words = [
+    ...lits.map((l) => l.text),
+    "KEY",
+    "Token",
+    "akia",
+    "sk-ANT-",
+    "PASSW",
+    "\u00ff",
+    "\0",
+    "x",
+    " ",
+  ];
+  const run = (text: string, start: number, end: number, limit: number) => {
+    for (const f of [wasm, js]) f.arena(text.length).write(text, 0, "latin1");
+    const pairs = (f: typeof wasm) => {
+      const n = f.find(start, end, limit);
+      const out: string[] = [];
+      for (let k = 0; k < n; k++) out.push(`${f.hits[2 * k]}:${f.hits[2 * k + 1]}`);
+      return out;
+    };
+    const expected = findLiterals(Buffer.from(text, "latin1"), start, end, limit, lits);
+    const want: string[] = [];
+    for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
+    assert.deepEqual(
+      pairs(wasm).sort(),
+      want.sort(),
+      `wasm, ${text.length} bytes [${start}, ${end}) limit ${limit}`,
+    );
+    assert.deepEqual(pairs(js).sort(), want.sort(), "js");
+  };
+  for (let n = 0; n < 200; n++) {
+    let text = "";
+    const size = n < 150 ? Math.floor(random() * 300) : 65536 + Math.floor(random() * 70000);
+    while (text.length < size) text += random() < 0.3 ? words[Math.floor(random() * words.length)] : "ab ";
+    text = text.slice(0, size);
+    run(text, 0, text.length, text.length);
+    const start = Math.floor(random() * text.length);
+    const end = start + Math.floor(random() * (text.length - start));
+    run(text, start, end, end + Math.floor(random() * (text.length - end)));
+  }
+  // A literal at the very end, and one cut off by the limit.
+  run("xx sk-ant-", 0, 10, 10);
+  run("xx sk-ant-", 0, 10, 9);
+});
+
+test("Detector over bytes: the same findings as detectInText on the latin1 text, buffer reused", () => {
+  const d = new Detector();
+  for (const text of corpus) {
+    const bytes = Buffer.from(text, "latin1");
+    assert.deepEqual(d.detectIn(bytes), detectInText(text));
+    const b = d.buffer(bytes.length);
+    bytes.copy(b);
+    assert.deepEqual(d.detect(bytes.length), detectInText(text));
+  }
+  assert.deepEqual(d.detect(0), []);
+});
