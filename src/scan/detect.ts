@@ -428,12 +428,22 @@ class Lines {
 function finish(text: string, kept: Candidate[]): RawFinding[] {
   const lines = new Lines(text);
   const out: RawFinding[] = [];
+  // Many findings can share one long line (minified code): look for the marker once per line.
+  const allowed = new Map<number, boolean>();
+  const allows = (index: number): boolean => {
+    let a = allowed.get(index);
+    if (a === undefined) {
+      a = lines.textOf(index).includes(ALLOW_MARKER);
+      allowed.set(index, a);
+    }
+    return a;
+  };
   for (const c of kept) {
     const index = lines.indexOf(c.start);
-    const lineText = lines.textOf(index);
-    if (lineText.includes(ALLOW_MARKER)) continue;
+    if (allows(index)) continue;
     const endIndex = lines.indexOf(c.end - 1);
-    if (endIndex !== index && lines.textOf(endIndex).includes(ALLOW_MARKER)) continue;
+    if (endIndex !== index && allows(endIndex)) continue;
+    const lineText = lines.textOf(index);
     out.push({
       ruleId: c.rule.id,
       line: index + 1,

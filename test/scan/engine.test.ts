@@ -62,8 +62,18 @@ function variants(text: string, random: () => number): string[] {
   ];
 }
 
+const detectors = new Map<Rule[], Detector>();
+
+/** The reference, detectInText (given the text as a string) and a Detector (given its bytes) agree. */
 function same(rules: Rule[], text: string, what: string): void {
-  assert.deepEqual(detectInText(text, rules), detectInTextReference(text, rules), what);
+  const reference = detectInTextReference(text, rules);
+  assert.deepEqual(detectInText(text, rules), reference, what);
+  let d = detectors.get(rules);
+  if (!d) {
+    d = new Detector(rules);
+    detectors.set(rules, d);
+  }
+  assert.deepEqual(d.detectIn(Buffer.from(text, "latin1")), reference, `${what} (bytes)`);
 }
 
 test("corpus and its variants: the anchored detector finds exactly what the plain one does", () => {
@@ -120,6 +130,8 @@ function nearBounds(random: () => number): string {
   const suffix = () =>
     pick(["", "s", "_key", "-secret", ".token", "value", "_base64", "string", "12", "_x", "_BASE64X"]);
   const shapes = [
+    // the longest generic-secret: the longest name, every space, the longest operator and value
+    () => `passwORD_base64"${space()}===${space()}'${run(b64, around(256))}'`,
     // generic-secret and aws-secret-access-key: name, assignment, quoted value
     () => {
       const q = quote();
@@ -148,6 +160,32 @@ test("text at the patterns' bounds (spaces, name lengths, value lengths, line pr
     const text = nearBounds(random);
     same(UNVALIDATED, text, `bounds ${n}: ${JSON.stringify(text)}`);
   }
+});
+
+test("long lines, long texts and a private key body near its 65,536 limit", () => {
+  const random = rng(17);
+  const b64 = (n: number) =>
+    Array.from(
+      { length: n },
+      () => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[Math.floor(random() * 64)],
+    ).join("");
+  const key = (body: number) =>
+    `-----BEGIN RSA PRIVATE KEY-----\n${b64(body)}\n-----END RSA PRIVATE KEY-----`;
+  for (const body of [1000, 65_000, 65_530, 65_534, 65_536, 65_540])
+    for (const [before, after] of [
+      ["", ""],
+      ["x\n", "\n"],
+      [`${key(100)}\n`, `\n${key(70)}`],
+      ["a = 1 ".repeat(4000), ""],
+    ] as const) {
+      const text = `${before}${key(body)}${after}`;
+      same(RULES, text, `private key body ${body} after ${before.length}`);
+    }
+  // One line of 70 KB (minified code) with assignments all along it, and many short lines.
+  const assignment = () => `,api_key="${b64(24)}",token:'${b64(30)}'`;
+  same(UNVALIDATED, Array.from({ length: 1000 }, assignment).join(""), "one long line");
+  same(UNVALIDATED, Array.from({ length: 1000 }, assignment).join("\n"), "many lines");
+  same(UNVALIDATED, Array.from({ length: 1000 }, assignment).join("\r\n"), "many CRLF lines");
 });
 
 test("every match of a rule starts with one of its anchors, where its guard says yes", () => {
