@@ -3,17 +3,23 @@
  * the unlocked vault's own values. Binary and oversized content is skipped; inline
  * `enclave:allow` comments and baseline fingerprints suppress exactly what they name.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, relative, sep } from "node:path";
+import { Worker } from "node:worker_threads";
 import { UsageError } from "../errors.js";
-import { Detector, type RawFinding } from "./detect.js";
-import { type Finding, fingerprint, redact } from "./findings.js";
+import { detectorFor, type FileOutcome, findingsIn, isBinary, scanFile } from "./content.js";
+import type { Finding } from "./findings.js";
 import { blobOrigins, blobSizes, isGitRepo, listGitFiles, readBlobs } from "./git.js";
 import type { KnownMatcher } from "./known.js";
 import { RULES, type Rule } from "./rules.js";
+import { BATCH, type HelperReply, type HelperSetup, type HelperTask, STATE } from "./worker.js";
+
+export { scanContent } from "./content.js";
 
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
-const ALLOW_MARK = "enclave:allow";
+/** Below this many files a working tree is scanned on one thread (a helper takes ~40 ms to start). */
+const HELPER_MIN_FILES = 128;
 
 export interface ScanOptions {
   /** The folder to scan (a git work tree for --history). */
@@ -28,6 +34,11 @@ export interface ScanOptions {
   /** Fingerprints accepted earlier: findings with these are suppressed. */
   baseline?: Set<string>;
   onProgress?: (p: ScanProgress) => void;
+  /**
+   * Working tree with the built-in rules and no --known: share the files with a helper thread
+   * when there are many and more than one CPU (default true). The result is the same either way.
+   */
+  parallel?: boolean;
 }
 
 export interface ScanProgress {
@@ -53,130 +64,6 @@ export interface ScanResult {
   };
 }
 
-/** Git's own heuristic: a NUL byte in the first 8,000 bytes means binary. */
-function isBinary(buf: Buffer): boolean {
-  return buf.subarray(0, 8000).includes(0);
-}
-
-function lineStarts(buf: Buffer): number[] {
-  const starts = [0];
-  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-function positionOf(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
-}
-
-const detectors = new WeakMap<Rule[], Detector>();
-
-function detectorFor(rules: Rule[]): Detector {
-  let d = detectors.get(rules);
-  if (!d) {
-    d = new Detector(rules);
-    detectors.set(rules, d);
-  }
-  return d;
-}
-
-/** Findings in one piece of content (a file or a blob), with `path` for the report. */
-export function scanContent(
-  content: Buffer,
-  path: string,
-  opts: Pick<ScanOptions, "known" | "rules">,
-): Finding[] {
-  const raw = detectorFor(opts.rules ?? RULES).detectIn(content);
-  return findingsIn(content, raw, opts.known?.findIn(content) ?? [], path);
-}
-
-/**
- * Findings for `path` from the rules' raw findings in `content` and the vault values found there.
- * A vault value that also fits a rule is reported once, by name: the rule's redacted hint would
- * show part of a value that --known promises never to show.
- */
-function findingsIn(
-  content: Buffer,
-  raw: RawFinding[],
-  matches: ReturnType<KnownMatcher["findIn"]>,
-  path: string,
-): Finding[] {
-  if (raw.length === 0 && matches.length === 0) return [];
-  const starts = lineStarts(content);
-  /** Columns are reported in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. */
-  const utf16Column = (line: number, byteColumn: number) =>
-    content.toString("utf8", starts[line - 1]!, starts[line - 1]! + byteColumn - 1).length + 1;
-  const findings: Finding[] = [];
-  for (const f of raw) {
-    if (matches.length > 0) {
-      const at = starts[f.line - 1]! + f.column - 1;
-      if (matches.some((m) => at < m.offset + m.length && m.offset < at + f.secret.length)) continue;
-    }
-    findings.push({
-      ruleId: f.ruleId,
-      path,
-      line: f.line,
-      column: utf16Column(f.line, f.column),
-      redacted: redact(f.secret),
-      fingerprint: fingerprint(f.ruleId, f.secret, path),
-    });
-  }
-  for (const m of matches) {
-    const { line, column } = positionOf(starts, m.offset);
-    const lineText = content.toString("latin1", starts[line - 1]!, starts[line] ?? content.length);
-    if (lineText.includes(ALLOW_MARK)) continue;
-    findings.push({
-      ruleId: "known-secret",
-      path,
-      line,
-      column: utf16Column(line, column),
-      redacted: "",
-      fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
-      secretName: m.name,
-      encoding: m.encoding,
-    });
-  }
-  return findings;
-}
-
-type Read = { bytes: number } | "not a file" | "large" | "unreadable";
-
-/**
- * Read a regular file of at most `max` bytes into the detector's buffer: open (non-blocking, so a
- * FIFO cannot hang the scan), fstat, read, close — no other allocation or copy.
- */
-function readFile(detector: Detector, abs: string, max: number): Read {
-  let fd: number;
-  try {
-    fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return "unreadable";
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return "not a file"; // deleted but still in the index, or a special file
-    if (st.size > max) return "large";
-    const buf = detector.buffer(st.size);
-    let n = 0;
-    while (n < st.size) {
-      const got = readSync(fd, buf, n, st.size - n, n);
-      if (got === 0) break; // truncated since the fstat
-      n += got;
-    }
-    return { bytes: n };
-  } catch {
-    return "unreadable";
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function walkFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -197,6 +84,92 @@ async function exclusions(patterns: string[] | undefined): Promise<((path: strin
   const { default: ignore } = await import("ignore");
   const ig = ignore().add(patterns);
   return (p) => ig.ignores(p);
+}
+
+interface Helper {
+  /** Give it the files; resolves to what it scanned (by index), once it is done. */
+  help(files: string[]): Promise<HelperReply>;
+  /** The main thread is done: stop it unless it has started taking files. True if it had not. */
+  cancel(): boolean;
+  control: Int32Array;
+  bytes: BigInt64Array;
+}
+
+/** A helper thread, starting now; undefined if it cannot be created. */
+function startHelper(root: string, max: number): Helper | undefined {
+  const control = new Int32Array(new SharedArrayBuffer(12));
+  const bytes = new BigInt64Array(new SharedArrayBuffer(8));
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./worker.js", import.meta.url), {
+      workerData: {
+        enclaveScanHelper: true,
+        root,
+        max,
+        control: control.buffer as SharedArrayBuffer,
+        bytes: bytes.buffer as SharedArrayBuffer,
+      } satisfies HelperSetup,
+    });
+  } catch {
+    return undefined;
+  }
+  worker.unref();
+  // A helper that fails says nothing useful: its files are scanned again by the main thread.
+  const reply = new Promise<HelperReply>((resolve) => {
+    worker.once("message", (r: HelperReply) => resolve(r));
+    worker.once("error", (e) => resolve({ outcomes: [], error: e.message }));
+    worker.once("exit", () => resolve({ outcomes: [], error: "exited" }));
+  });
+  return {
+    control,
+    bytes,
+    help(files) {
+      worker.postMessage({ files } satisfies HelperTask);
+      return reply;
+    },
+    cancel() {
+      const cancelled = Atomics.compareExchange(control, 1, STATE.waiting, STATE.cancelled) === STATE.waiting;
+      if (cancelled) void worker.terminate();
+      return cancelled;
+    },
+  };
+}
+
+/**
+ * Scan `files` (relative to opts.root), with the helper taking batches from the same counter when
+ * there is one; what became of each file, by index.
+ */
+async function scanTree(
+  opts: ScanOptions,
+  files: string[],
+  max: number,
+  detector: ReturnType<typeof detectorFor>,
+  helper: Helper | undefined,
+): Promise<(FileOutcome | undefined)[]> {
+  const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
+  const control = helper?.control ?? new Int32Array(3);
+  const bytes = helper?.bytes ?? new BigInt64Array(1);
+  const reply = helper?.help(files);
+  const one = (i: number) => {
+    const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
+    outcomes[i] = outcome;
+    if (typeof outcome === "object") Atomics.add(bytes, 0, BigInt(outcome.bytes));
+    const done = Atomics.add(control, 2, 1) + 1;
+    opts.onProgress?.({ done, total: files.length, bytes: Number(bytes[0]), unit: "files" });
+  };
+  for (
+    let first = Atomics.add(control, 0, BATCH);
+    first < files.length;
+    first = Atomics.add(control, 0, BATCH)
+  )
+    for (let i = first; i < Math.min(first + BATCH, files.length); i++) one(i);
+  if (helper && reply && !helper.cancel()) {
+    const r = await reply;
+    for (const [i, outcome] of r.outcomes) outcomes[i] = outcome;
+    // Whatever a failed helper took and did not finish.
+    for (let i = 0; i < files.length; i++) if (outcomes[i] === undefined) one(i);
+  }
+  return outcomes;
 }
 
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
@@ -223,6 +196,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     } else result.findings.push(f);
   };
   const detector = detectorFor(opts.rules ?? RULES);
+  /** History: each blob's content. */
   const consider = (content: Buffer): boolean => {
     if (isBinary(content)) {
       result.stats.skippedBinary++;
@@ -265,24 +239,32 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
   } else {
+    const helper =
+      opts.parallel !== false && !opts.known && (opts.rules ?? RULES) === RULES && availableParallelism() > 1
+        ? startHelper(opts.root, max)
+        : undefined;
     const ignore = await exclusions(opts.exclude);
     const files = listGitFiles(opts.root) ?? walkFiles(opts.root);
     const wanted = ignore ? files.filter((p) => !ignore(p)) : files;
-    let done = 0;
-    for (const rel of wanted) {
-      done++;
-      const read = readFile(detector, join(opts.root, rel), max);
-      if (read === "large") result.stats.skippedLarge++;
-      else if (read === "unreadable")
+    const outcomes = await scanTree(
+      opts,
+      wanted,
+      max,
+      detector,
+      wanted.length >= HELPER_MIN_FILES ? helper : undefined,
+    );
+    if (wanted.length < HELPER_MIN_FILES) helper?.cancel();
+    // In list order, whichever thread scanned what: the same result as one thread.
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome === "large") result.stats.skippedLarge++;
+      else if (outcome === "unreadable")
         result.stats.skippedUnreadable++; // never fatal
-      else if (read !== "not a file") {
-        const content = detector.buffer(read.bytes);
-        if (consider(content)) {
-          const raw = detector.detect(read.bytes);
-          for (const f of findingsIn(content, raw, opts.known?.findIn(content) ?? [], rel)) keep(f);
-        }
-      }
-      opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "files" });
+      else if (outcome === "binary") result.stats.skippedBinary++;
+      else if (outcome !== "not a file" && outcome !== undefined) {
+        result.stats.scanned++;
+        result.stats.bytes += outcome.bytes;
+        for (const f of outcome.findings) keep(f);
+      } else if (outcome === undefined) throw new Error(`no outcome for ${wanted[i]}`);
     }
   }
   result.findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column);

@@ -1,0 +1,161 @@
+/**
+ * One file or blob: read it (into the detector's memory), tell binary from text, run the rules and
+ * the vault's known values over it, and turn raw matches into findings for a path. Shared by the
+ * scan's main thread and its helper thread (worker.ts).
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { Detector, type RawFinding } from "./detect.js";
+import { type Finding, fingerprint, redact } from "./findings.js";
+import type { KnownMatcher } from "./known.js";
+import { RULES, type Rule } from "./rules.js";
+
+const ALLOW_MARK = "enclave:allow";
+
+/** Git's own heuristic: a NUL byte in the first 8,000 bytes means binary. */
+export function isBinary(buf: Buffer): boolean {
+  return buf.subarray(0, 8000).includes(0);
+}
+
+function lineStarts(buf: Buffer): number[] {
+  const starts = [0];
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function positionOf(starts: number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - starts[lo]! + 1 };
+}
+
+const detectors = new WeakMap<Rule[], Detector>();
+
+export function detectorFor(rules: Rule[]): Detector {
+  let d = detectors.get(rules);
+  if (!d) {
+    d = new Detector(rules);
+    detectors.set(rules, d);
+  }
+  return d;
+}
+
+/** Findings in one piece of content (a file or a blob), with `path` for the report. */
+export function scanContent(
+  content: Buffer,
+  path: string,
+  opts: { known?: KnownMatcher; rules?: Rule[] },
+): Finding[] {
+  const raw = detectorFor(opts.rules ?? RULES).detectIn(content);
+  return findingsIn(content, raw, opts.known?.findIn(content) ?? [], path);
+}
+
+/**
+ * Findings for `path` from the rules' raw findings in `content` and the vault values found there.
+ * A vault value that also fits a rule is reported once, by name: the rule's redacted hint would
+ * show part of a value that --known promises never to show.
+ */
+export function findingsIn(
+  content: Buffer,
+  raw: RawFinding[],
+  matches: ReturnType<KnownMatcher["findIn"]>,
+  path: string,
+): Finding[] {
+  if (raw.length === 0 && matches.length === 0) return [];
+  const starts = lineStarts(content);
+  /** Columns are reported in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. */
+  const utf16Column = (line: number, byteColumn: number) =>
+    content.toString("utf8", starts[line - 1]!, starts[line - 1]! + byteColumn - 1).length + 1;
+  const findings: Finding[] = [];
+  for (const f of raw) {
+    if (matches.length > 0) {
+      const at = starts[f.line - 1]! + f.column - 1;
+      if (matches.some((m) => at < m.offset + m.length && m.offset < at + f.secret.length)) continue;
+    }
+    findings.push({
+      ruleId: f.ruleId,
+      path,
+      line: f.line,
+      column: utf16Column(f.line, f.column),
+      redacted: redact(f.secret),
+      fingerprint: fingerprint(f.ruleId, f.secret, path),
+    });
+  }
+  for (const m of matches) {
+    const { line, column } = positionOf(starts, m.offset);
+    const lineText = content.toString("latin1", starts[line - 1]!, starts[line] ?? content.length);
+    if (lineText.includes(ALLOW_MARK)) continue;
+    findings.push({
+      ruleId: "known-secret",
+      path,
+      line,
+      column: utf16Column(line, column),
+      redacted: "",
+      fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
+      secretName: m.name,
+      encoding: m.encoding,
+    });
+  }
+  return findings;
+}
+
+type Read = { bytes: number } | "not a file" | "large" | "unreadable";
+
+/**
+ * Read a regular file of at most `max` bytes into the detector's buffer: open (non-blocking, so a
+ * FIFO cannot hang the scan), fstat, read, close — no other allocation or copy.
+ */
+export function readFile(detector: Detector, abs: string, max: number): Read {
+  let fd: number;
+  try {
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return "unreadable";
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return "not a file"; // deleted but still in the index, or a special file
+    if (st.size > max) return "large";
+    const buf = detector.buffer(st.size);
+    let n = 0;
+    while (n < st.size) {
+      const got = readSync(fd, buf, n, st.size - n, n);
+      if (got === 0) break; // truncated since the fstat
+      n += got;
+    }
+    return { bytes: n };
+  } catch {
+    return "unreadable";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What became of one file of a working tree. */
+export type FileOutcome =
+  | { bytes: number; findings: Finding[] }
+  | "binary"
+  | "large"
+  | "unreadable"
+  | "not a file";
+
+/** Read and scan `rel` under `root`: findings named by `rel`. */
+export function scanFile(
+  detector: Detector,
+  root: string,
+  rel: string,
+  max: number,
+  known: KnownMatcher | undefined,
+): FileOutcome {
+  const read = readFile(detector, join(root, rel), max);
+  if (typeof read === "string") return read;
+  const content = detector.buffer(read.bytes);
+  if (isBinary(content)) return "binary";
+  const raw = detector.detect(read.bytes);
+  return { bytes: read.bytes, findings: findingsIn(content, raw, known?.findIn(content) ?? [], rel) };
+}
