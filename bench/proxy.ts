@@ -388,8 +388,18 @@ async function memoryPhase(s: Setup, path: "enclave" | "mitmdump"): Promise<Memo
     path === "mitmdump"
       ? await withMitm(s, (m) => phase<MemoryResult>(s, path, memoryPlan(s, path, m), m, timeout))
       : await phase<MemoryResult>(s, path, memoryPlan(s, path, undefined), undefined, timeout);
+  // Held means held: every connection opened once, none dropped and re-opened, all still open
+  // at the end of the hold (the proxy has a descriptor for each), and enclave answered them all.
   if (r.connectionsOpened < CONNECTIONS)
     throw new Error(`${path}: only ${r.connectionsOpened} of ${CONNECTIONS} connections were opened`);
+  if (r.connectionsOpened > CONNECTIONS)
+    throw new Error(`${path}: ${r.connectionsOpened - CONNECTIONS} connections were dropped and re-opened`);
+  if (r.heldIdle.fds < CONNECTIONS)
+    throw new Error(`${path}: the proxy had ${r.heldIdle.fds} descriptors open, fewer than ${CONNECTIONS}`);
+  if (path === "enclave" && r.errors > 0)
+    throw new Error(
+      `enclave: ${r.errors} requests failed while holding ${CONNECTIONS} connections: ${r.errorSamples.join("; ")}`,
+    );
   return r;
 }
 
@@ -406,6 +416,8 @@ interface Row {
   proxyCpuUsPerRequest: number | null;
   clientCpuUsPerRequest: number;
   upstreamCpuUsPerRequest: number;
+  /** Median over rounds of the connections the client opened in the cell (warm-up included). */
+  connections: number;
   /** Connections opened per request started (keep-alive: ≈ clients ÷ requests; new: 1). */
   connectionsPerRequest: number;
   errors: number;
@@ -449,6 +461,7 @@ function rowsOf(rounds: Record<Path, ThroughputResult>[]): Row[] {
           proxyCpuUsPerRequest: path === "direct" ? null : perReq((x) => x.cpuMs.proxy),
           clientCpuUsPerRequest: perReq((x) => x.cpuMs.client),
           upstreamCpuUsPerRequest: perReq((x) => x.cpuMs.upstream),
+          connections: median(cs.map((x) => x.connectionsOpened)),
           connectionsPerRequest:
             cs.reduce((n, x) => n + x.connectionsOpened, 0) /
             Math.max(
@@ -518,19 +531,28 @@ function targets(rows: Row[], memory: MemoryResult[]): Target[] {
       });
   }
   const em = memory.find((m) => m.label === "enclave");
+  const mm = memory.find((m) => m.label === "mitmdump");
   if (em) {
     const per = perConnectionKiB(em);
     out.push({
       name: `memory bounded at ${em.connections} connections (under ${PER_CONNECTION_LIMIT_KIB} KiB RSS each)`,
       pass: per < PER_CONNECTION_LIMIT_KIB,
-      detail: `${per.toFixed(1)} KiB per connection; peak RSS ${mib(em.during.rssKiB)} MiB (baseline ${mib(em.baseline.rssKiB)} MiB)`,
+      detail:
+        `${per.toFixed(1)} KiB per connection; peak RSS ${mib(em.during.rssKiB)} MiB (baseline ${mib(em.baseline.rssKiB)} MiB)` +
+        (mm
+          ? `; mitmdump ${perConnectionKiB(mm).toFixed(1)} KiB per connection, peak ${mib(mm.during.rssKiB)} MiB`
+          : ""),
     });
   }
   return out;
 }
 
-/** What "bounded" is held to: 1,000 connections within ~100 MB on top of the idle proxy. */
-const PER_CONNECTION_LIMIT_KIB = 100;
+/**
+ * What "bounded" is held to (the issue gives no number): each held connection — its socket, TLS
+ * state, HTTP parser, and its share of the upstream pool — under 128 KiB, so 1,000 fit in 125 MiB
+ * on top of the proxy's baseline. A Node TLS server connection alone is ~40–60 KiB.
+ */
+const PER_CONNECTION_LIMIT_KIB = 128;
 
 const perConnectionKiB = (m: MemoryResult) => (m.during.rssKiB - m.baseline.rssKiB) / m.connections;
 const mib = (kib: number) => (kib / 1024).toFixed(1);
@@ -557,8 +579,7 @@ function throughputTable(rows: Row[]): string {
       "enclave ÷ mitmdump",
       "+p50 ms",
       "proxy CPU µs/req",
-      "mitmdump ÷ enclave CPU",
-      "conns/req",
+      "conns",
       "errors",
     ],
     rows.map((r) => [
@@ -572,10 +593,7 @@ function throughputTable(rows: Row[]): string {
       r.enclaveOverMitmdump === null ? "" : `${r.enclaveOverMitmdump.toFixed(2)}×`,
       r.path === "direct" ? "" : f(r.addedP50Ms, 2),
       f(r.proxyCpuUsPerRequest, 0),
-      r.cpuMitmdumpOverEnclave === null ? "" : `${r.cpuMitmdumpOverEnclave.toFixed(2)}×`,
-      r.connectionsPerRequest < 0.01
-        ? r.connectionsPerRequest.toFixed(4)
-        : r.connectionsPerRequest.toFixed(2),
+      String(Math.round(r.connections)),
       String(r.errors),
     ]),
   );
@@ -614,6 +632,20 @@ function memoryTable(ms: MemoryResult[]): string {
       String(m.errors),
     ]),
   );
+}
+
+/**
+ * Not a target, context for one: the proxies' own CPU cost per request, which the shared CPUs
+ * do not blur the way they blur req/s.
+ */
+function cpuLine(rows: Row[]): string[] {
+  const enclave = rows.filter((r) => r.cpuMitmdumpOverEnclave !== null);
+  if (enclave.length === 0) return [];
+  return [
+    `  info  proxy CPU per request, mitmdump ÷ enclave: ${enclave
+      .map((r) => `${cellName(r)} ${r.cpuMitmdumpOverEnclave!.toFixed(1)}×`)
+      .join(", ")}`,
+  ];
 }
 
 function report(r: {
@@ -664,6 +696,7 @@ function report(r: {
       : []),
     "targets:",
     ...r.targets.map((t) => `  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.detail}`),
+    ...cpuLine(r.rows),
     "",
     `finished in ${r.elapsedSeconds.toFixed(0)} s; 1-min load average ${m.loadAverageAtStart} at start, ` +
       `${r.loadAverageAtEnd} at end; JSON: ${RESULTS_FILE}`,
