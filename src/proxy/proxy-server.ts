@@ -31,7 +31,6 @@ import {
   type Socket,
 } from "node:net";
 import type { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { createSecureContext, TLSSocket } from "node:tls";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { AuditEvent } from "../audit/events.js";
@@ -413,12 +412,27 @@ export class EnclaveProxy {
       const stages: NodeJS.ReadWriteStream[] = [];
       if (decode) stages.push(decode());
       if (to.inject) stages.push(this.opts.scrubber.stream());
-      pipeline([up, ...stages, res] as (NodeJS.ReadableStream | NodeJS.WritableStream)[])
-        .then(() => done(up.statusCode ?? 0, bytesIn))
-        .catch(() => {
-          res.destroy();
-          done(up.statusCode ?? 0, bytesIn);
-        });
+      // Plain pipes, not stream.pipeline: on Node 20 every pipeline ends by aborting an
+      // AbortController, which builds a DOMException (with a stack) per request.
+      let tail: NodeJS.ReadableStream = up;
+      for (const stage of stages) tail = tail.pipe(stage);
+      tail.pipe(res);
+      let recorded = false;
+      const finish = () => {
+        if (recorded) return;
+        recorded = true;
+        done(up.statusCode ?? 0, bytesIn);
+      };
+      const fail = () => {
+        up.destroy();
+        res.destroy();
+        finish();
+      };
+      for (const s of [up, ...stages]) s.on("error", fail);
+      res.on("finish", finish);
+      res.on("close", () => {
+        if (!res.writableFinished) fail();
+      });
     });
   }
 
