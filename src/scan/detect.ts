@@ -67,6 +67,7 @@ interface Anchored {
   /** sticky with indices: where the secret is (only for accepted matches) */
   locate: RegExp | undefined;
   guard: Guard | undefined;
+  span: Rule["span"];
   /** per text: where the last match ended, and the last anchor tried */
   lastEnd: number;
   lastAt: number;
@@ -141,6 +142,7 @@ class Engine {
           probe: sticky,
           locate: hasSecretGroup(rule.pattern) ? recompile(rule.pattern, "yd") : undefined,
           guard: rule.guard,
+          span: rule.span,
           lastEnd: 0,
           lastAt: -1,
         };
@@ -157,6 +159,10 @@ class Engine {
             this.byLiteral.push([]);
           }
           this.byLiteral[id]!.push(a);
+          // A Follow applies where every rule with this anchor has the same one.
+          const lit = this.literals[id]!;
+          if (this.byLiteral[id]!.length === 1) lit.follow = rule.follow;
+          else if (lit.follow !== rule.follow) lit.follow = undefined;
         }
       } else {
         this.unanchored.push({
@@ -245,21 +251,32 @@ class Engine {
           if (at < a.lastEnd || at === a.lastAt) continue;
           a.lastAt = at;
           if (a.guard && !a.guard(b, at, at + this.literalLength[id]!, lo, hi)) continue;
-          text ??= b.toString("latin1", lo, hi);
+          // The regex runs on `view`, the text from `base`: the span around the anchor when the
+          // rule has one and the whole text is not decoded yet, else the whole text.
+          let view: string;
+          let base = lo;
+          if (text === undefined && a.span) {
+            base = Math.max(lo, at - a.span.before);
+            view = b.toString("latin1", base, Math.min(hi, at + a.span.after));
+          } else {
+            text ??= b.toString("latin1", lo, hi);
+            view = text;
+          }
           const re = a.probe;
-          re.lastIndex = at - lo;
-          const m = re.exec(text);
+          re.lastIndex = at - base;
+          const m = re.exec(view);
           if (m === null || m[0].length === 0) continue;
-          a.lastEnd = lo + m.index + m[0].length;
+          a.lastEnd = base + m.index + m[0].length;
           const group = m.groups?.secret;
           const secret = group ?? m[0];
           if (secret.length === 0) continue;
           if (a.rule.validate && !a.rule.validate(secret)) continue;
           let start = m.index;
           if (group !== undefined && a.locate) {
-            a.locate.lastIndex = at - lo;
-            start = a.locate.exec(text)?.indices?.groups?.secret?.[0] ?? m.index;
+            a.locate.lastIndex = at - base;
+            start = a.locate.exec(view)?.indices?.groups?.secret?.[0] ?? m.index;
           }
+          start += base - lo;
           candidates.push({
             rule: a.rule,
             order: a.order,
@@ -276,8 +293,8 @@ class Engine {
       text = t;
       this.unanchoredCandidates(t, candidates);
     }
-    if (candidates.length === 0 || text === undefined) return [];
-    return finish(text, dedupe(candidates));
+    if (candidates.length === 0) return [];
+    return finish(text ?? b.toString("latin1", lo, hi), dedupe(candidates));
   }
 
   /**

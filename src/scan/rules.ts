@@ -18,6 +18,7 @@
  * file nor the built one looks like a credential to a secret scanner (GitHub push protection).
  */
 import { shannonEntropy } from "./entropy.js";
+import type { Follow } from "./teddy.js";
 
 /**
  * A necessary condition for a match at an anchor, on the latin1 bytes of the text b[lo, hi): the
@@ -36,8 +37,20 @@ export interface Rule {
    * the pattern has the i flag, else exactly. The regex then runs only where one occurs.
    */
   anchors?: string[];
+  /**
+   * With anchors: what must follow an anchor, checked by the literal finder itself (speed); it
+   * applies only where every rule with that anchor has this same Follow.
+   */
+  follow?: Follow;
   /** With anchors: a cheap check at each anchor before the regex runs there (speed). */
   guard?: Guard;
+  /**
+   * With anchors: the pattern reads nothing (lookarounds included) more than `before` characters
+   * before an anchor or `after` characters from it, so it can run on that span alone rather than
+   * on the whole text decoded (speed). Leave out when a match or a lookaround is unbounded, or
+   * when the pattern uses ^ or $.
+   */
+  span?: { before: number; after: number };
   /**
    * Without anchors: cheap lowercase substrings, one of which must occur in the text
    * (case-insensitively) for the regex to run at all; none: it always runs.
@@ -375,6 +388,18 @@ const urlPasswordGuard: Guard = (b, at, after, lo, hi) => {
 
 const KEYWORDS = ["key", "secret", "token", "passw", "pwd"];
 
+const union = (...classes: Uint8Array[]): Uint8Array =>
+  classes[0]!.map((_, c) => (classes.some((t) => t[c] === 1) ? 1 : 0));
+
+/**
+ * After a name: the rest of it (suffixes such as _base64), a quote, spaces, then ":" or "=" —
+ * what generic-secret, generic-env-secret and aws-secret-access-key all need.
+ */
+const ASSIGNMENT: Follow = { skip: union(NAME_PART, QUOTE, SPACE), next: byteClass(/[:=]/), max: 64 };
+
+/** After "://": a user name, then ":" (url-password). */
+const URL_USER: Follow = { skip: URL_PART, next: byteClass(/:/), max: 128 };
+
 // ---------------------------------------------------------------------------------------------
 
 export const RULES: Rule[] = [
@@ -398,7 +423,10 @@ export const RULES: Rule[] = [
     pattern:
       /(?:aws|secret)[\w.-]{0,30}?["'`]?\s{0,5}(?::=|=>|:|=)\s{0,5}["'`]?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])/gi,
     anchors: ["aws", "secret"],
+    follow: ASSIGNMENT,
     guard: awsSecretGuard,
+    // No lookbehind; a match is at most 90 characters, then a one-character lookahead.
+    span: { before: 0, after: 96 },
     validate: (s) => mixedCase(s) && randomTail(s, 4.0),
     example: j("aws_secret_access_key = ", "+yy6dGT+3ldx4dbg19/2", "LzKfkBxhmR9t/iM2frKC"),
   },
@@ -593,6 +621,7 @@ export const RULES: Rule[] = [
     pattern:
       /:\/\/(?<=[A-Za-z0-9]:\/\/)(?<user>[^\s:@/?#"'`<>\\]{0,128}):(?!\k<user>@)(?<secret>[^\s:@/?#"'`<>\\]{1,256})@(?=[A-Za-z0-9[])(?!(?:[A-Za-z0-9-]+\.)*(?:example|invalid)(?:\.(?:com|org|net))?(?![A-Za-z0-9.-]))/g,
     anchors: ["://"],
+    follow: URL_USER,
     guard: urlPasswordGuard,
     validate: urlPasswordOk,
     example: j("postgres://app:", "9InMrlljAdUypERZK064", "@db.internal:5432/app"),
@@ -609,7 +638,11 @@ export const RULES: Rule[] = [
     pattern:
       /(?:(?<!pub(?:lic)?[_.-]?)key|secret|(?<!(?:continuation|next|page|pagination|sync|cancellation|idempotency|csrf|xsrf)[_.-]?)token|passw(?:or)?d|pwd)(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}(?<q>["'`])(?<secret>[^"'`\s\\]{16,256})\k<q>/gi,
     anchors: KEYWORDS,
+    follow: ASSIGNMENT,
     guard: genericSecretGuard,
+    // Lookbehinds reach 13 characters back ("cancellation_"); a match is at most 287 characters
+    // ("password", "_base64", a quote, 5 spaces, "===", 5 spaces, a quoted value of 256).
+    span: { before: 16, after: 320 },
     validate: genericValueOk,
     example: j('api_key = "', "FPQbQ3WWWgBenrCf", 'qERAhDw4eH4Kl0CB"'),
   },
@@ -623,6 +656,7 @@ export const RULES: Rule[] = [
     pattern:
       /(?:key|secret|token|passw(?:or)?d|pwd)(?<=^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.]*(?:key|secret|token|passw(?:or)?d|pwd))(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?[ \t]*=[ \t]*(?<secret>[^\s"'`$#;|&<>(){}[\]\\]{16,256})[ \t]*(?:#[^\n]*)?\r?$/gim,
     anchors: KEYWORDS,
+    follow: ASSIGNMENT,
     guard: genericEnvGuard,
     validate: genericValueOk,
     example: j("STRIPE_WEBHOOK_SECRET=", "whsec_", "a38db65b4e0b99e541e5", "29b3e06b14038835127c"),

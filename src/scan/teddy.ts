@@ -22,7 +22,23 @@ export interface Literal {
   text: string;
   /** Match ASCII letters in either case. */
   ignoreCase: boolean;
+  /** Report an occurrence only if what follows it passes this. */
+  follow?: Follow;
 }
+
+/**
+ * After the literal, past bytes of `skip` (at most `max`), the next byte must be one of `next`;
+ * with more than `max` of `skip`, the occurrence is reported anyway. Tables are 256 bytes, 1 = in.
+ */
+export interface Follow {
+  skip: Uint8Array;
+  next: Uint8Array;
+  /** At most MAX_FOLLOW. */
+  max: number;
+}
+
+/** How far a Follow may look. */
+export const MAX_FOLLOW = 128;
 
 /** Searches text put in its arena (WebAssembly memory when it can, so that nothing is copied). */
 export interface LiteralFinder {
@@ -41,8 +57,8 @@ export interface LiteralFinder {
 /** Positions scanned per call: bounds the output area (at most 4 literals can start at one position). */
 const BLOCK = 1 << 16;
 const MAX_HITS = BLOCK * 4;
-/** Bytes after the text that the finder may read: the last step of 16, 2 more, then a literal. */
-const PAD = 64;
+/** Bytes after the text that the finder may read: the last step of 16, 2 more, a literal, a Follow. */
+const PAD = 256;
 const MAX_LITERAL = 32;
 
 // ---- memory layout (bytes) ----
@@ -50,9 +66,18 @@ const TABLES = 0; // 2 sets × 3 positions × (low, high) × 16
 const SCRATCH = 192; // two 16-byte bucket masks
 const BUCKETS = 256; // 16 × (first literal-list index, count)
 const LIST = 320; // literal ids by bucket (≤ 192)
-const LITS = 512; // per literal: u32 offset of its bytes, u16 length, u16 ignore-case
-const LIT_BYTES = 1024; // the literals' bytes (lowercase when ignore-case), up to OUT
-const OUT = 4096;
+/**
+ * Per literal, 32 bytes: u32 its first 4 bytes (lowercase if ignore-case, zero past its end), u32
+ * the bits to set in the text's 4 bytes before comparing (0x20 on letters if ignore-case), u32 the
+ * bytes compared (its length, up to 4); u32 where its bytes are; u8 its length, u8 ignore-case,
+ * u8 its Follow (1-based, 0 for none), u8 the Follow's max.
+ */
+const LITS = 512;
+const MAX_LITERALS = 64;
+const LIT_BYTES = LITS + MAX_LITERALS * 32; // the literals' bytes (lowercase when ignore-case)
+const FOLLOWS = 4096; // up to 8 × (skip, next) tables of 256 bytes
+const MAX_FOLLOWS = 8;
+const OUT = FOLLOWS + MAX_FOLLOWS * 512;
 const HEAP = OUT + MAX_HITS * 8;
 
 // ---- a minimal WebAssembly assembler ----
@@ -127,18 +152,19 @@ const op = {
 };
 
 /**
- * `find(start, end, out) -> count`: the Teddy loop over [start, end) in steps of 16, then the exact
- * check of each candidate. Locals: params 0–2, then i32s, then v128s.
+ * `find(start, end, out, limit) -> count`: the Teddy loop over [start, end) in steps of 16, then
+ * the exact check of each candidate (and of its Follow, within `limit`). Locals: params 0–3, then
+ * i32s, then v128s.
  */
 function teddyModule(): Uint8Array<ArrayBuffer> {
-  const [START, END, OUTP] = [0, 1, 2];
-  const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI] = [
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+  const [START, END, OUTP, LIMIT] = [0, 1, 2, 3];
+  const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI, FT, FQ, FE, OK, D] = [
+    4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
   ];
-  const I32_LOCALS = 15;
-  const table = (set: number, pos: number, high: number) => 18 + set * 6 + pos * 2 + high; // 18..29
-  const [MLO, MHI, NIBBLE, ZERO] = [30, 31, 32, 33];
-  const textNibble = (pos: number, high: number) => 34 + pos * 2 + high; // 34..39
+  const I32_LOCALS = 20;
+  const table = (set: number, pos: number, high: number) => 24 + set * 6 + pos * 2 + high; // 24..35
+  const [MLO, MHI, NIBBLE, ZERO] = [36, 37, 38, 39];
+  const textNibble = (pos: number, high: number) => 40 + pos * 2 + high; // 40..45
   const V128_LOCALS = 22;
 
   const body: number[] = [];
@@ -170,21 +196,41 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     return out;
   };
 
-  /** Literal ID at POS: compare its LEN bytes (folding A-Z to a-z when CI), emit (POS, ID) if equal. */
+  /**
+   * Literal ID at POS: its first 4 bytes in one compare, the rest byte by byte (folding A-Z to a-z
+   * when CI), then its Follow; emit (POS, ID) if all pass.
+   */
   const check = [
     ...op.get(ID),
-    ...op.i32(3),
+    ...op.i32(5),
     ...op.shl,
-    ...op.tee(C),
-    ...op.load32(LITS),
+    ...op.i32(LITS),
+    ...op.add,
+    ...op.set(D),
+    ...op.block, // the literal is not here: br 0 out of this block
+    // ((text | fold) & mask) == word: most false candidates end here.
+    ...op.get(POS),
+    ...op.load32(0),
+    ...op.get(D),
+    ...op.load32(4),
+    ...op.or,
+    ...op.get(D),
+    ...op.load32(8),
+    ...op.and,
+    ...op.get(D),
+    ...op.load32(0),
+    ...op.ne,
+    ...op.brIf(0),
+    ...op.get(D),
+    ...op.load32(12),
     ...op.set(OFF),
-    ...op.get(C),
-    ...op.load16(LITS + 4),
+    ...op.get(D),
+    ...op.load8(16),
     ...op.set(LEN),
-    ...op.get(C),
-    ...op.load16(LITS + 6),
+    ...op.get(D),
+    ...op.load8(17),
     ...op.set(CI),
-    ...op.i32(0),
+    ...op.i32(4),
     ...op.set(Q),
     ...op.block,
     ...op.loop,
@@ -214,7 +260,7 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.add,
     ...op.load8(0),
     ...op.ne,
-    ...op.brIf(1),
+    ...op.brIf(2), // a byte differs: out of the outer block
     ...op.get(Q),
     ...op.i32(1),
     ...op.add,
@@ -222,10 +268,69 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.br(0),
     ...op.end,
     ...op.end,
-    ...op.get(Q),
-    ...op.get(LEN),
-    ...op.geU,
+    // Its Follow, if any: past at most `max` bytes of `skip`, one of `next`, before LIMIT.
+    ...op.i32(1),
+    ...op.set(OK),
+    ...op.get(D),
+    ...op.load8(18),
+    ...op.tee(FT),
     ...op.if,
+    ...op.get(FT),
+    ...op.i32(9),
+    ...op.shl,
+    ...op.i32(FOLLOWS - 512),
+    ...op.add,
+    ...op.set(FT),
+    ...op.get(POS),
+    ...op.get(LEN),
+    ...op.add,
+    ...op.tee(FQ),
+    ...op.get(D),
+    ...op.load8(19),
+    ...op.add,
+    ...op.set(FE),
+    ...op.block,
+    ...op.loop,
+    ...op.get(FQ),
+    ...op.get(FE),
+    ...op.geU,
+    ...op.brIf(1),
+    // The text ends before the byte that had to follow: not reported.
+    ...op.i32(0),
+    ...op.set(OK),
+    ...op.get(FQ),
+    ...op.get(LIMIT),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.i32(1),
+    ...op.set(OK),
+    ...op.get(FQ),
+    ...op.load8(0),
+    ...op.set(C),
+    ...op.get(FT),
+    ...op.get(C),
+    ...op.add,
+    ...op.load8(0),
+    ...op.eqz,
+    ...op.if,
+    ...op.get(FT),
+    ...op.get(C),
+    ...op.add,
+    ...op.load8(256),
+    ...op.set(OK),
+    ...op.br(2),
+    ...op.end,
+    ...op.get(FQ),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(FQ),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+    ...op.get(OK),
+    ...op.eqz,
+    ...op.brIf(0),
     ...op.get(OUTP),
     ...op.get(N),
     ...op.i32(3),
@@ -373,7 +478,7 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
   ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...uleb(Math.ceil(HEAP / 65536))]])),
     ...section(
@@ -403,7 +508,13 @@ function teddy(): WebAssembly.Module | null {
 
 const isLetter = (c: number): boolean => (c | 32) >= 97 && (c | 32) <= 122;
 
+function checkFollow(f: Follow): void {
+  if (f.skip.length !== 256 || f.next.length !== 256 || !(f.max >= 0 && f.max <= MAX_FOLLOW))
+    throw new Error("a Follow has two tables of 256 bytes and a max from 0 to 128");
+}
+
 function literalBytes(lit: Literal): Buffer {
+  if (lit.follow) checkFollow(lit.follow);
   if (
     lit.text.length < 3 ||
     lit.text.length > MAX_LITERAL ||
@@ -416,9 +527,31 @@ function literalBytes(lit: Literal): Buffer {
 }
 
 /**
- * Buckets: literals sharing their first two bytes (case-folded if ignore-case) share a bucket, so
- * that their table bits combine into few false candidates; beyond 16 groups, groups with the same
- * first byte are merged first, then the smallest.
+ * How common a byte is in source text, roughly (lowercase letters 1): to estimate how many false
+ * candidates a bucket's tables let through.
+ */
+function commonness(c: number): number {
+  if (c >= 97 && c <= 122) return 1;
+  if (c === 32) return 4;
+  if (c >= 65 && c <= 90) return 0.15;
+  if (c >= 48 && c <= 57) return 0.1;
+  if (c === 10 || c === 9) return 0.5;
+  return c < 128 ? 0.2 : 0.01;
+}
+
+/** The bytes (both cases, if ignore-case) each of the first 3 positions of a literal accepts. */
+function positionBytes(lit: Literal, bytes: Buffer): number[][] {
+  return [0, 1, 2].map((pos) => {
+    const c = bytes[pos]!;
+    return lit.ignoreCase && isLetter(c) ? [c | 32, c & ~32] : [c];
+  });
+}
+
+/**
+ * Buckets: literals sharing their first two bytes (case-folded if ignore-case) start in one; then,
+ * down to 16, the two whose merging adds the fewest estimated false candidates are merged — a
+ * bucket's tables accept every combination of the low and high nibbles its literals have at each
+ * position, so the estimate is the product over positions of the commonness of those bytes.
  */
 function buckets(lits: Literal[], bytes: Buffer[]): number[][] {
   const groups = new Map<string, number[]>();
@@ -428,13 +561,28 @@ function buckets(lits: Literal[], bytes: Buffer[]): number[][] {
     if (g) g.push(id);
     else groups.set(key, [id]);
   });
+  const accepted = (ids: number[]): number => {
+    let product = 1;
+    for (let pos = 0; pos < 3; pos++) {
+      const low = new Set<number>();
+      const high = new Set<number>();
+      for (const id of ids)
+        for (const c of positionBytes(lits[id]!, bytes[id]!)[pos]!) {
+          low.add(c & 15);
+          high.add(c >> 4);
+        }
+      let sum = 0;
+      for (const h of high) for (const l of low) sum += commonness((h << 4) | l);
+      product *= sum;
+    }
+    return product;
+  };
   const out = [...groups.values()];
-  const first = (g: number[]) => bytes[g[0]!]![0]! | 32;
   while (out.length > 16) {
     let best: [number, number, number] | undefined;
     for (let a = 0; a < out.length; a++)
       for (let b = a + 1; b < out.length; b++) {
-        const cost = (first(out[a]!) === first(out[b]!) ? 0 : 1000) + out[a]!.length + out[b]!.length;
+        const cost = accepted([...out[a]!, ...out[b]!]) - accepted(out[a]!) - accepted(out[b]!);
         if (!best || cost < best[0]) best = [cost, a, b];
       }
     const [, a, b] = best!;
@@ -447,7 +595,7 @@ function buckets(lits: Literal[], bytes: Buffer[]): number[][] {
 class WasmFinder implements LiteralFinder {
   readonly kind = "wasm";
   private readonly memory: WebAssembly.Memory;
-  private readonly run: (start: number, end: number, out: number) => number;
+  private readonly run: (start: number, end: number, out: number, limit: number) => number;
   private view: Buffer;
   private out: Uint32Array;
   private readonly lengths: number[];
@@ -455,7 +603,7 @@ class WasmFinder implements LiteralFinder {
 
   constructor(module: WebAssembly.Module, lits: Literal[]) {
     const exports = new WebAssembly.Instance(module, {}).exports as {
-      find: (start: number, end: number, out: number) => number;
+      find: (start: number, end: number, out: number, limit: number) => number;
       memory: WebAssembly.Memory;
     };
     this.run = exports.find;
@@ -474,23 +622,44 @@ class WasmFinder implements LiteralFinder {
       const bit = 1 << (bucket & 7);
       for (const id of ids) {
         mem[LIST + listAt++] = id;
-        for (let pos = 0; pos < 3; pos++) {
-          const c = bytes[id]![pos]!;
-          for (const v of lits[id]!.ignoreCase && isLetter(c) ? [c | 32, c & ~32] : [c]) {
+        positionBytes(lits[id]!, bytes[id]!).forEach((accept, pos) => {
+          for (const v of accept) {
             mem[TABLES + set * 96 + pos * 32 + (v & 15)]! |= bit;
             mem[TABLES + set * 96 + pos * 32 + 16 + (v >> 4)]! |= bit;
           }
-        }
+        });
       }
     });
+    if (lits.length > MAX_LITERALS) throw new Error("too many literals for the finder");
+    const follows: Follow[] = [];
     bytes.forEach((b, id) => {
-      mem.writeUInt32LE(bytesAt, LITS + id * 8);
-      mem.writeUInt16LE(b.length, LITS + id * 8 + 4);
-      mem.writeUInt16LE(lits[id]!.ignoreCase ? 1 : 0, LITS + id * 8 + 6);
+      const follow = lits[id]!.follow;
+      let f = 0;
+      if (follow) {
+        f = follows.indexOf(follow) + 1;
+        if (f === 0) {
+          follows.push(follow);
+          f = follows.length;
+          if (f > MAX_FOLLOWS) throw new Error("too many Follows for the finder");
+          mem.set(follow.skip, FOLLOWS + (f - 1) * 512);
+          mem.set(follow.next, FOLLOWS + (f - 1) * 512 + 256);
+        }
+      }
+      const d = LITS + id * 32;
+      for (let k = 0; k < Math.min(4, b.length); k++) {
+        mem[d + k] = b[k]!;
+        mem[d + 4 + k] = lits[id]!.ignoreCase && isLetter(b[k]!) ? 0x20 : 0;
+        mem[d + 8 + k] = 0xff;
+      }
+      mem.writeUInt32LE(bytesAt, d + 12);
+      mem[d + 16] = b.length;
+      mem[d + 17] = lits[id]!.ignoreCase ? 1 : 0;
+      mem[d + 18] = f;
+      mem[d + 19] = follow?.max ?? 0;
       mem.set(b, bytesAt);
       bytesAt += b.length;
     });
-    if (listAt > LITS - LIST || bytesAt > OUT) throw new Error("too many literals for the finder");
+    if (listAt > LITS - LIST || bytesAt > FOLLOWS) throw new Error("too many literals for the finder");
   }
 
   arena(bytes: number): Buffer {
@@ -506,7 +675,7 @@ class WasmFinder implements LiteralFinder {
   find(start: number, end: number, limit: number): number {
     let count = 0;
     for (let at = start; at < end; at += BLOCK) {
-      const n = this.run(HEAP + at, HEAP + Math.min(at + BLOCK, end), OUT);
+      const n = this.run(HEAP + at, HEAP + Math.min(at + BLOCK, end), OUT, HEAP + limit);
       if ((count + n) * 2 > this.hits.length) {
         const bigger = new Uint32Array(Math.max(this.hits.length * 2, (count + n) * 2));
         bigger.set(this.hits.subarray(0, count * 2));
@@ -568,7 +737,7 @@ export function findLiterals(
     const needle = bytes[id]!.toString("latin1");
     const hay = l.ignoreCase ? lower : text;
     for (let i = hay.indexOf(needle); i !== -1 && i < end - start; i = hay.indexOf(needle, i + 1))
-      found.push([start + i, id]);
+      if (!l.follow || follows(buf, start + i + needle.length, limit, l.follow)) found.push([start + i, id]);
   });
   found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const hits = new Uint32Array(found.length * 2);
@@ -577,6 +746,16 @@ export function findLiterals(
     hits[2 * k + 1] = id;
   });
   return { hits, count: found.length };
+}
+
+/** Whether what follows `at` passes `f`, where the text ends at `limit`. */
+function follows(buf: Buffer, at: number, limit: number, f: Follow): boolean {
+  for (let i = at; i < at + f.max; i++) {
+    // Past the text's end nothing follows: the same answer the WebAssembly finder's reads give.
+    if (i >= limit) return false;
+    if (f.skip[buf[i]!] !== 1) return f.next[buf[i]!] === 1;
+  }
+  return true;
 }
 
 /** A finder for `lits`: WebAssembly where available (`prefer: "js"` forces the fallback, for tests). */

@@ -204,6 +204,13 @@ test("every match of a rule starts with one of its anchors, where its guard says
         const head = (s: string) => (re.ignoreCase ? s.toLowerCase() : s);
         const anchor = anchors.find((a) => head(text.slice(at, at + a.length)) === a);
         assert.ok(anchor, `${rule.id}: a match at no anchor: ${JSON.stringify(m[0])}`);
+        if (rule.follow) {
+          const f = rule.follow;
+          let i = at + anchor.length;
+          while (i < at + anchor.length + f.max && i < bytes.length && f.skip[bytes[i]!] === 1) i++;
+          const passes = i === at + anchor.length + f.max || (i < bytes.length && f.next[bytes[i]!] === 1);
+          assert.ok(passes, `${rule.id}: its Follow turns down a match: ${JSON.stringify(m[0])}`);
+        }
         if (rule.guard)
           assert.ok(
             rule.guard(bytes, at, at + anchor.length, 0, bytes.length),
@@ -215,7 +222,13 @@ test("every match of a rule starts with one of its anchors, where its guard says
 });
 
 test("the literal finder (WebAssembly) reports what a plain search does, at block and buffer edges", () => {
+  const cls = (re: RegExp) =>
+    Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+  const assignment = { skip: cls(/[\w .]/), next: cls(/[:=]/), max: 6 };
   const lits: Literal[] = [
+    { text: "secret", ignoreCase: true, follow: assignment },
+    { text: "aws", ignoreCase: true, follow: assignment },
+    { text: "s3c", ignoreCase: false, follow: { skip: cls(/x/), next: cls(/y/), max: 0 } },
     { text: "key", ignoreCase: true },
     { text: "token", ignoreCase: true },
     { text: "AKIA", ignoreCase: false },
@@ -239,6 +252,11 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
     ...lits.map((l) => l.text),
     "KEY",
     "Token",
+    "=",
+    ":",
+    "  =",
+    "SECRET_KEY =",
+    "s3cy",
     "akia",
     "sk-ANT-",
     "PASSW",
@@ -278,6 +296,13 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
   // A literal at the very end, and one cut off by the limit.
   run("xx sk-ant-", 0, 10, 10);
   run("xx sk-ant-", 0, 10, 9);
+  // A Follow cut off by the limit, or by its max.
+  run("secret = 1", 0, 10, 10);
+  run("secret = 1", 0, 10, 8);
+  run("secret = 1", 0, 10, 7);
+  run("secretabcdef=", 0, 13, 13);
+  run("secretabcdefg=", 0, 14, 14);
+  run("secretabcdefg", 0, 13, 13);
 });
 
 test("Detector over bytes: the same findings as detectInText on the latin1 text, buffer reused", () => {
