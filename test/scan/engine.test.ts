@@ -181,6 +181,18 @@ test("long lines, long texts and a private key body near its 65,536 limit", () =
       const text = `${before}${key(body)}${after}`;
       same(RULES, text, `private key body ${body} after ${before.length}`);
     }
+  // The longest matches of the rules that run on a span around their anchor, then one character
+  // that their lookahead must see.
+  const longest = [
+    `secret_${"x".repeat(29)}"     :=     "${b64(40)}`,
+    `token_base64"     ===     '${b64(256)}'`,
+    `aws${"-".repeat(30)}'\t\t\t\t\t=>\n\n\n\n\n\`${b64(40)}`,
+    `passwORD_base64"     ===     '${b64(256)}'`,
+  ];
+  for (const text of longest)
+    for (const next of ["", "A", "=", " ", "'", "\n"])
+      for (const before of ["", "cancellation_", "public-", "x\n"])
+        same(UNVALIDATED, `${before}${text}${next}`, text);
   // One line of 70 KB (minified code) with assignments all along it, and many short lines.
   const assignment = () => `,api_key="${b64(24)}",token:'${b64(30)}'`;
   same(UNVALIDATED, Array.from({ length: 1000 }, assignment).join(""), "one long line");
