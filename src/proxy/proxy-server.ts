@@ -97,6 +97,7 @@ export class EnclaveProxy {
   private readonly httpAgent = new HttpAgent({ keepAlive: true });
 
   private localPort: number;
+  private closing = false;
 
   constructor(private readonly opts: ProxyOptions) {
     this.localPort = opts.localPort;
@@ -121,6 +122,9 @@ export class EnclaveProxy {
   /** Listen on a Unix socket (the sandbox's way out) or a TCP port on loopback. */
   async listen(where: { path: string } | { port: number; host?: string }): Promise<number | undefined> {
     const server = createNetServer((sock) => {
+      // http.Server turns Nagle off only for sockets it accepts itself: without this, a small
+      // response waits ~40 ms for the client's delayed ACK.
+      sock.setNoDelay(true);
       this.sockets.add(sock);
       sock.on("close", () => this.sockets.delete(sock));
       this.front.emit("connection", sock);
@@ -141,6 +145,8 @@ export class EnclaveProxy {
   }
 
   async close(): Promise<void> {
+    // Responses still in flight when the command exits are not recorded after the run's end.
+    this.closing = true;
     for (const l of this.listeners) l.close();
     for (const s of this.sockets) s.destroy();
     this.httpsAgent.destroy();
@@ -455,6 +461,7 @@ export class EnclaveProxy {
     reason: string,
     where: { method?: string; host?: string; port?: number; path?: string },
   ): void {
+    if (this.closing) return;
     this.counts.denied++;
     const e: AuditEvent = { type: "denied", run: this.opts.runId, reason };
     if (where.method !== undefined) e.method = where.method;
@@ -466,6 +473,7 @@ export class EnclaveProxy {
 
   /** One `request` record; `started` (performance.now()) becomes the duration. */
   private record(r: Omit<RequestEvent, "type" | "run" | "durationMs"> & { started: number }): void {
+    if (this.closing) return;
     this.counts.requests++;
     const { started, ...fields } = r;
     this.opts.audit({
