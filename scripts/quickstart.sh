@@ -36,6 +36,15 @@ got=$(enclave get demo/greeting)
 echo "$got"
 step "enclave status"
 enclave status
+step "enclave grant http demo --host api.example.com --header 'Authorization: Bearer {{secret demo/greeting}}' --env DEMO_TOKEN"
+enclave grant http demo --host api.example.com --header 'Authorization: Bearer {{secret demo/greeting}}' --env DEMO_TOKEN
+step "enclave run --grant demo -- sh -c 'echo \"the command holds: \$DEMO_TOKEN\"'   # a placeholder, not the value"
+seen=$(enclave run --grant demo -- sh -c 'echo "$DEMO_TOKEN"')
+echo "the command holds: $seen"
+step "enclave runs; enclave audit verify"
+enclave runs
+enclave audit verify
 enclave lock >/dev/null 2>&1
 [ "$got" = "hello from enclave" ] || { echo "quickstart: read back the wrong value" >&2; exit 1; }
-printf '\nquickstart: OK — stored, locked, unlocked and read back a secret; temporary vault removed.\n'
+[ "${#seen}" = "${#got}" ] && [ "$seen" != "$got" ] || { echo "quickstart: the run saw the real value" >&2; exit 1; }
+printf '\nquickstart: OK — stored, locked, unlocked and read back a secret; a run held only a placeholder; temporary vault removed.\n'
