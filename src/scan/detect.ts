@@ -47,6 +47,7 @@ function recompile(pattern: RegExp, add: string): RegExp {
 }
 
 const hasSecretGroup = (pattern: RegExp): boolean => pattern.source.includes("(?<secret>");
+const LF = 10;
 
 interface Candidate {
   rule: Rule;
@@ -255,9 +256,14 @@ class Engine {
           // rule has one and the whole text is not decoded yet, else the whole text.
           let view: string;
           let base = lo;
-          if (text === undefined && a.span) {
-            base = Math.max(lo, at - a.span.before);
-            view = b.toString("latin1", base, Math.min(hi, at + a.span.after));
+          const span = text === undefined ? a.span : undefined;
+          if (span === "line") {
+            base = Math.max(lo, b.lastIndexOf(LF, at) + 1);
+            const eol = b.indexOf(LF, at);
+            view = b.toString("latin1", base, eol < 0 || eol > hi ? hi : eol);
+          } else if (span) {
+            base = Math.max(lo, at - span.before);
+            view = b.toString("latin1", base, Math.min(hi, at + span.after));
           } else {
             text ??= b.toString("latin1", lo, hi);
             view = text;

@@ -48,9 +48,9 @@ export interface Rule {
    * With anchors: the pattern reads nothing (lookarounds included) more than `before` characters
    * before an anchor or `after` characters from it, so it can run on that span alone rather than
    * on the whole text decoded (speed). Leave out when a match or a lookaround is unbounded, or
-   * when the pattern uses ^ or $.
+   * when the pattern uses ^ or $. "line": nothing beyond the \n before and the \n after the anchor.
    */
-  span?: { before: number; after: number };
+  span?: { before: number; after: number } | "line";
   /**
    * Without anchors: cheap lowercase substrings, one of which must occur in the text
    * (case-insensitively) for the regex to run at all; none: it always runs.
@@ -386,6 +386,36 @@ const urlPasswordGuard: Guard = (b, at, after, lo, hi) => {
   return end > i && end < hi && b[end] === AT;
 };
 
+const URL_BASE64 = byteClass(/[A-Za-z0-9_-]/);
+const DOT = 46;
+
+/** b[i, hi) starts with `word`. */
+function startsWith(b: Uint8Array, i: number, hi: number, word: Uint8Array): boolean {
+  if (i + word.length > hi) return false;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return false;
+  return true;
+}
+
+const OPENAI_KINDS = ["proj-", "svcacct-", "admin-", "None-"].map((k) => Buffer.from(k, "latin1"));
+const OPENAI_LEGACY = Buffer.from("T3BlbkFJ", "latin1");
+
+/** openai-api-key: after "sk-", a kind and 40 characters, or 20 letters and digits and T3BlbkFJ. */
+const openaiGuard: Guard = (b, _at, after, _lo, hi) => {
+  for (const kind of OPENAI_KINDS)
+    if (startsWith(b, after, hi, kind))
+      return skip(b, after + kind.length, hi, URL_BASE64, 40) - after - kind.length === 40;
+  return skip(b, after, hi, ALNUM, 20) - after === 20 && startsWith(b, after + 20, hi, OPENAI_LEGACY);
+};
+
+/** jwt: after "eyJ", 6 or more base64url characters, ".", 2 or more, ".", 16 or more. */
+const jwtGuard: Guard = (b, _at, after, _lo, hi) => {
+  const header = skip(b, after, hi, URL_BASE64, hi);
+  if (header - after < 6 || b[header] !== DOT) return false;
+  const payload = skip(b, header + 1, hi, URL_BASE64, hi);
+  if (payload - header - 1 < 2 || b[payload] !== DOT) return false;
+  return skip(b, payload + 1, hi, URL_BASE64, 16) - payload - 1 === 16;
+};
+
 const KEYWORDS = ["key", "secret", "token", "passw", "pwd"];
 
 const union = (...classes: Uint8Array[]): Uint8Array =>
@@ -543,6 +573,9 @@ export const RULES: Rule[] = [
     pattern:
       /\b(?<secret>sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{40,250}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?![A-Za-z0-9_-])/g,
     anchors: ["sk-"],
+    guard: openaiGuard,
+    // \b looks one character back; a match is at most 261 characters, then a lookahead of one.
+    span: { before: 1, after: 264 },
     validate: (s) => {
       const tail = s.slice(s.indexOf("-", 3) + 1);
       return mixedCase(tail) && randomTail(tail, 3.5);
@@ -608,6 +641,7 @@ export const RULES: Rule[] = [
       "and a signature of at least 16 characters: a bearer token that may still be valid.",
     pattern: /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])/g,
     anchors: ["eyJ"],
+    guard: jwtGuard,
     validate: jwtHeaderOk,
     example: JWT_EXAMPLE,
   },
@@ -658,6 +692,7 @@ export const RULES: Rule[] = [
     anchors: KEYWORDS,
     follow: ASSIGNMENT,
     guard: genericEnvGuard,
+    span: "line",
     validate: genericValueOk,
     example: j("STRIPE_WEBHOOK_SECRET=", "whsec_", "a38db65b4e0b99e541e5", "29b3e06b14038835127c"),
   },

@@ -547,6 +547,25 @@ function positionBytes(lit: Literal, bytes: Buffer): number[][] {
   });
 }
 
+/** A bucket's tables, for estimating: per position, a bit per low nibble and a bit per high nibble. */
+type Nibbles = [number, number, number, number, number, number];
+
+const COMMONNESS = Float64Array.from({ length: 256 }, (_, c) => commonness(c));
+
+/** The estimated false candidates of a bucket: per position, how common the bytes it accepts are. */
+function accepted(n: Nibbles): number {
+  let product = 1;
+  for (let pos = 0; pos < 3; pos++) {
+    const low = n[2 * pos]!;
+    const high = n[2 * pos + 1]!;
+    let sum = 0;
+    for (let h = 0; h < 16; h++)
+      if (high & (1 << h)) for (let l = 0; l < 16; l++) if (low & (1 << l)) sum += COMMONNESS[(h << 4) | l]!;
+    product *= sum;
+  }
+  return product;
+}
+
 /**
  * Buckets: literals sharing their first two bytes (case-folded if ignore-case) start in one; then,
  * down to 16, the two whose merging adds the fewest estimated false candidates are merged — a
@@ -554,42 +573,36 @@ function positionBytes(lit: Literal, bytes: Buffer): number[][] {
  * position, so the estimate is the product over positions of the commonness of those bytes.
  */
 function buckets(lits: Literal[], bytes: Buffer[]): number[][] {
-  const groups = new Map<string, number[]>();
+  const groups = new Map<string, { ids: number[]; nibbles: Nibbles }>();
   lits.forEach((l, id) => {
     const key = `${l.ignoreCase ? "i" : "s"}${bytes[id]!.toString("latin1", 0, 2)}`;
-    const g = groups.get(key);
-    if (g) g.push(id);
-    else groups.set(key, [id]);
-  });
-  const accepted = (ids: number[]): number => {
-    let product = 1;
-    for (let pos = 0; pos < 3; pos++) {
-      const low = new Set<number>();
-      const high = new Set<number>();
-      for (const id of ids)
-        for (const c of positionBytes(lits[id]!, bytes[id]!)[pos]!) {
-          low.add(c & 15);
-          high.add(c >> 4);
-        }
-      let sum = 0;
-      for (const h of high) for (const l of low) sum += commonness((h << 4) | l);
-      product *= sum;
+    let g = groups.get(key);
+    if (!g) {
+      g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0] };
+      groups.set(key, g);
     }
-    return product;
-  };
-  const out = [...groups.values()];
+    g.ids.push(id);
+    positionBytes(l, bytes[id]!).forEach((accept, pos) => {
+      for (const c of accept) {
+        g.nibbles[2 * pos]! |= 1 << (c & 15);
+        g.nibbles[2 * pos + 1]! |= 1 << (c >> 4);
+      }
+    });
+  });
+  const out = [...groups.values()].map((g) => ({ ...g, cost: accepted(g.nibbles) }));
   while (out.length > 16) {
-    let best: [number, number, number] | undefined;
+    let best: { a: number; b: number; added: number; nibbles: Nibbles } | undefined;
     for (let a = 0; a < out.length; a++)
       for (let b = a + 1; b < out.length; b++) {
-        const cost = accepted([...out[a]!, ...out[b]!]) - accepted(out[a]!) - accepted(out[b]!);
-        if (!best || cost < best[0]) best = [cost, a, b];
+        const nibbles = out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
+        const added = accepted(nibbles) - out[a]!.cost - out[b]!.cost;
+        if (!best || added < best.added) best = { a, b, added, nibbles };
       }
-    const [, a, b] = best!;
-    out[a] = [...out[a]!, ...out[b]!];
+    const { a, b, nibbles } = best!;
+    out[a] = { ids: [...out[a]!.ids, ...out[b]!.ids], nibbles, cost: accepted(nibbles) };
     out.splice(b, 1);
   }
-  return out;
+  return out.map((g) => g.ids);
 }
 
 class WasmFinder implements LiteralFinder {

@@ -144,6 +144,16 @@ function nearBounds(random: () => number): string {
     // url-password
     () =>
       `${pick(["x", "9", " ", ""])}://${run("ab%.-", around(128))}:${run("pw9!$", pick([around(1), around(256)]))}@${pick(["db", "[::1]", "example.com", "a.example.com.", "invalid", ".x", ""])}`,
+    // openai-api-key: a kind and 40 to 250 characters, or the legacy T3BlbkFJ form
+    () =>
+      `${pick(["", "x", "-"])}sk-${pick(["proj-", "svcacct-", "admin-", "None-", "", "projx-", "Proj-"])}${run("aZ09_-", pick([around(40), around(250)]))}${pick(["", "-", "."])}`,
+    () => `sk-${run("aZ09", around(20))}T3BlbkFJ${run("aZ09", around(20))}${pick(["", "_", " "])}`,
+    // jwt: three base64url parts of at least 6, 2 and 16 characters
+    () =>
+      `${pick(["", "a", " "])}eyJ${run("aZ0_-", around(6))}${pick([".", ""])}${run("aZ0_-", around(2))}.${run("aZ0_-", around(16))}${pick(["", ".", "=", "-"])}`,
+    // generic-env-secret lines broken by a lone \r, with another assignment after it
+    () =>
+      `\n${keyword()}=${run(b64, around(16))}${pick([" # c\r", "\r", "\r\n"])}X_${keyword()}=${run(b64, around(16))}\n`,
     // private-key blocks, with and without the space and the END line
     () =>
       `-----BEGIN${pick(["", " ", " RSA ", " OPENSSH "])}PRIVATE KEY${pick(["", " BLOCK"])}-----\n${run(b64, around(64))}\n-----END${pick(["", " ", " RSA "])}PRIVATE KEY-----`,
