@@ -4,7 +4,7 @@
  * scan's main thread and its helper thread (worker.ts).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { join } from "node:path";
+import { sep } from "node:path";
 import { Detector, type RawFinding } from "./detect.js";
 import { type Finding, fingerprint, redact } from "./findings.js";
 import type { KnownMatcher } from "./known.js";
@@ -106,9 +106,13 @@ export function findingsIn(
 
 type Read = { bytes: number } | "not a file" | "large" | "unreadable";
 
+/** Bytes read before asking a file's size: most source files are smaller, and need no fstat. */
+const FIRST_READ = 1 << 20;
+
 /**
  * Read a regular file of at most `max` bytes into the detector's buffer: open (non-blocking, so a
- * FIFO cannot hang the scan), fstat, read, close — no other allocation or copy.
+ * FIFO cannot hang the scan), one read, close. Only a file that fills the first read, reads as
+ * empty or fails to read is fstat'ed: to know its size, or that it is not a regular file.
  */
 export function readFile(detector: Detector, abs: string, max: number): Read {
   let fd: number;
@@ -118,11 +122,14 @@ export function readFile(detector: Detector, abs: string, max: number): Read {
     return "unreadable";
   }
   try {
+    const first = Math.min(max + 1, FIRST_READ);
+    let n = readSync(fd, detector.buffer(first), 0, first, 0);
+    if (n > 0 && n < first) return { bytes: n };
     const st = fstatSync(fd);
-    if (!st.isFile()) return "not a file"; // deleted but still in the index, or a special file
+    if (!st.isFile()) return "not a file"; // a special file, or a folder (a submodule)
     if (st.size > max) return "large";
+    // Longer than the first read: the rest (the buffer keeps what is in it when it grows).
     const buf = detector.buffer(st.size);
-    let n = 0;
     while (n < st.size) {
       const got = readSync(fd, buf, n, st.size - n, n);
       if (got === 0) break; // truncated since the fstat
@@ -130,6 +137,9 @@ export function readFile(detector: Detector, abs: string, max: number): Read {
     }
     return { bytes: n };
   } catch {
+    try {
+      if (!fstatSync(fd).isFile()) return "not a file"; // reading a folder: EISDIR
+    } catch {}
     return "unreadable";
   } finally {
     closeSync(fd);
@@ -152,7 +162,7 @@ export function scanFile(
   max: number,
   known: KnownMatcher | undefined,
 ): FileOutcome {
-  const read = readFile(detector, join(root, rel), max);
+  const read = readFile(detector, `${root}${sep}${rel}`, max);
   if (typeof read === "string") return read;
   const content = detector.buffer(read.bytes);
   if (isBinary(content)) return "binary";

@@ -362,7 +362,7 @@ export class Detector {
     this.engine = engineFor(rules);
   }
 
-  /** Where to put `n` bytes of text; valid until the next call. */
+  /** Where to put `n` bytes of text; valid until the next call, and it starts with the bytes of the last one. */
   buffer(n: number): Buffer {
     this.arena = this.engine.finder.arena(n);
     return this.arena;

@@ -364,16 +364,16 @@ function endsWithFolded(b: Uint8Array, end: number, lo: number, word: Uint8Array
  * blanks, "=", blanks and 16 value characters.
  */
 const genericEnvGuard: Guard = (b, at, after, lo, hi) => {
-  let j = skipBack(b, skipBack(b, at, lo, ENV_NAME), lo, BLANKS);
-  if (endsWithFolded(b, j, lo, EXPORT)) j = skipBack(b, j - EXPORT.length, lo, BLANKS);
-  if (j > lo && b[j - 1] === DASH) j = skipBack(b, j - 1, lo, BLANKS);
-  if (j > lo && b[j - 1] !== LF && b[j - 1] !== CR) return false;
   let i = skip(b, after, hi, NAME_PART, 10);
   while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
   if (i >= hi || b[i] !== EQUALS) return false;
   i++;
   while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
-  return skip(b, i, hi, ENV_VALUE, 16) - i === 16;
+  if (skip(b, i, hi, ENV_VALUE, 16) - i !== 16) return false;
+  let j = skipBack(b, skipBack(b, at, lo, ENV_NAME), lo, BLANKS);
+  if (endsWithFolded(b, j, lo, EXPORT)) j = skipBack(b, j - EXPORT.length, lo, BLANKS);
+  if (j > lo && b[j - 1] === DASH) j = skipBack(b, j - 1, lo, BLANKS);
+  return j === lo || b[j - 1] === LF || b[j - 1] === CR;
 };
 
 /** url-password: a letter or digit before "://", then user ":" password "@" with no separator between. */

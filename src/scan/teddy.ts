@@ -43,7 +43,10 @@ export const MAX_FOLLOW = 128;
 /** Searches text put in its arena (WebAssembly memory when it can, so that nothing is copied). */
 export interface LiteralFinder {
   readonly kind: "wasm" | "js";
-  /** A buffer of `bytes` bytes to put text in; it replaces (and may invalidate) the previous one. */
+  /**
+   * A buffer of `bytes` bytes to put text in; it replaces (and may invalidate) the previous one,
+   * and starts with the same bytes.
+   */
   arena(bytes: number): Buffer;
   /**
    * Every occurrence starting in arena[start, end) and ending by `limit` (≤ the arena's length), by
@@ -721,7 +724,11 @@ class JsFinder implements LiteralFinder {
   }
 
   arena(bytes: number): Buffer {
-    if (this.buf.length < bytes) this.buf = Buffer.alloc(Math.max(bytes, this.buf.length * 2));
+    if (this.buf.length < bytes) {
+      const bigger = Buffer.alloc(Math.max(bytes, this.buf.length * 2));
+      this.buf.copy(bigger);
+      this.buf = bigger;
+    }
     return this.buf.subarray(0, bytes);
   }
 

@@ -3,6 +3,7 @@
  * findings, in the same order, and the same counts — whichever thread read which file.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,52 @@ test("two threads find exactly what one does, in the same order, with the same c
   });
   assert.ok(helped, "the helper thread scanned some of the files");
   assert.deepEqual(withoutTime(two), withoutTime(one));
+});
+
+test("files around the first read (1 MiB) and the size limit: read whole, or skipped as too large", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "enclave-scan-sizes-"));
+  try {
+    const secret = positives[0]!;
+    const sizes = [(1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 << 20];
+    // The secret at the very end: found only if the whole file was read.
+    for (const size of sizes)
+      writeFileSync(join(dir, `s${size}.txt`), `${"a".repeat(size - secret.length - 1)}\n${secret}`);
+    const all = await scan({ root: dir, parallel: false });
+    assert.deepEqual(
+      all.findings.map((f) => f.path).filter((p, i, a) => a.indexOf(p) === i),
+      sizes.map((s) => `s${s}.txt`).sort(),
+    );
+    assert.equal(
+      all.stats.bytes,
+      sizes.reduce((a, b) => a + b, 0),
+    );
+    // A limit between the sizes: exactly the limit is scanned, one byte more is not.
+    const limited = await scan({ root: dir, parallel: false, maxFileBytes: 1 << 20 });
+    assert.equal(limited.stats.scanned, 2);
+    assert.equal(limited.stats.skippedLarge, 2);
+    const small = await scan({ root: dir, parallel: false, maxFileBytes: 1000 });
+    assert.equal(small.stats.skippedLarge, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a submodule (a folder git lists as a path) is left out, not counted as unreadable", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "enclave-scan-gitlink-"));
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe" });
+    git("init", "-q");
+    git("update-index", "--add", "--cacheinfo", `160000,${"1".repeat(40)},sub`);
+    mkdirSync(join(dir, "sub"));
+    writeFileSync(join(dir, "a.env"), `${positives[0]}\n`);
+    const r = await scan({ root: dir, parallel: false });
+    assert.deepEqual(
+      { scanned: r.stats.scanned, unreadable: r.stats.skippedUnreadable },
+      { scanned: 1, unreadable: 0 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a small tree is scanned without waiting for the helper", async () => {
