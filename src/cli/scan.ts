@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/config.js";
 import { EnclaveError, ExitCode, UsageError } from "../errors.js";
+import type { KnownMatcher } from "../scan/known.js";
 import { wipe } from "../secure/buffers.js";
 import { VaultService } from "../vault/service.js";
 import { info } from "./output.js";
@@ -70,14 +71,16 @@ export function registerScanCommand(program: Command): void {
         throw new UsageError("--max-file-size must be a positive number of bytes");
       const vault = new VaultService({ notice: info });
       const config = loadConfig(vault.paths.configFile);
-      const { scan } = await import("../scan/scanner.js");
-      const { KnownMatcher } = await import("../scan/known.js");
-      const { RULES } = await import("../scan/rules.js");
-      const report = await import("../scan/report.js");
-      const { loadBaseline, writeBaseline } = await import("../scan/baseline.js");
+      const [{ scan }, { RULES }, report] = await Promise.all([
+        import("../scan/scanner.js"),
+        import("../scan/rules.js"),
+        import("../scan/report.js"),
+      ]);
+      const baselines = o.baseline || o.writeBaseline ? await import("../scan/baseline.js") : undefined;
 
-      let known: InstanceType<typeof KnownMatcher> | undefined;
+      let known: KnownMatcher | undefined;
       if (o.known) {
+        const { KnownMatcher } = await import("../scan/known.js");
         const secrets = await vault.allSecrets(); // exit 6 when locked
         known = new KnownMatcher(secrets);
         for (const s of secrets) wipe(s.value);
@@ -93,12 +96,12 @@ export function registerScanCommand(program: Command): void {
           known,
           maxFileBytes: maxFileBytes ?? config.scan?.maxFileBytes,
           exclude: [...(config.scan?.exclude ?? []), ...o.exclude],
-          baseline: o.baseline ? loadBaseline(o.baseline) : undefined,
+          baseline: o.baseline ? baselines!.loadBaseline(o.baseline) : undefined,
           onProgress: progressPrinter(),
         });
         if (o.writeBaseline) {
           // A rewritten baseline keeps what the old one accepted, plus what is new.
-          writeBaseline(o.writeBaseline, [...result.suppressed, ...result.findings]);
+          baselines!.writeBaseline(o.writeBaseline, [...result.suppressed, ...result.findings]);
           info(`accepted ${result.findings.length} finding(s) into ${o.writeBaseline}`);
           return;
         }

@@ -4,7 +4,7 @@
  * `enclave:allow` comments and baseline fingerprints suppress exactly what they name.
  */
 import { readdirSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join, relative, sep } from "node:path";
 import { Worker } from "node:worker_threads";
 import { UsageError } from "../errors.js";
@@ -35,8 +35,10 @@ export interface ScanOptions {
   baseline?: Set<string>;
   onProgress?: (p: ScanProgress) => void;
   /**
-   * Working tree with the built-in rules and no --known: share the files with a helper thread
-   * when there are many and more than one CPU (default true). The result is the same either way.
+   * Working tree with the built-in rules and no --known: share the files with a helper thread when
+   * there are many — true: whenever there is more than one CPU; undefined: only when two CPUs are
+   * idle (on a busy machine a second thread costs more than it brings); false: never. The result
+   * is the same either way.
    */
   parallel?: boolean;
 }
@@ -84,6 +86,12 @@ async function exclusions(patterns: string[] | undefined): Promise<((path: strin
   const { default: ignore } = await import("ignore");
   const ig = ignore().add(patterns);
   return (p) => ig.ignores(p);
+}
+
+function wantHelper(parallel: boolean | undefined): boolean {
+  const cpus = availableParallelism();
+  if (parallel === undefined) return cpus - loadavg()[0]! >= 2;
+  return parallel && cpus > 1;
 }
 
 interface Helper {
@@ -147,9 +155,18 @@ async function scanTree(
   helper: Helper | undefined,
 ): Promise<(FileOutcome | undefined)[]> {
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
-  const control = helper?.control ?? new Int32Array(3);
-  const bytes = helper?.bytes ?? new BigInt64Array(1);
-  const reply = helper?.help(files);
+  if (!helper) {
+    let bytes = 0;
+    for (let i = 0; i < files.length; i++) {
+      const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
+      outcomes[i] = outcome;
+      if (typeof outcome === "object") bytes += outcome.bytes;
+      opts.onProgress?.({ done: i + 1, total: files.length, bytes, unit: "files" });
+    }
+    return outcomes;
+  }
+  const { control, bytes } = helper;
+  const reply = helper.help(files);
   const one = (i: number) => {
     const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
     outcomes[i] = outcome;
@@ -163,7 +180,7 @@ async function scanTree(
     first = Atomics.add(control, 0, BATCH)
   )
     for (let i = first; i < Math.min(first + BATCH, files.length); i++) one(i);
-  if (helper && reply && !helper.cancel()) {
+  if (!helper.cancel()) {
     const r = await reply;
     for (const [i, outcome] of r.outcomes) outcomes[i] = outcome;
     // Whatever a failed helper took and did not finish.
@@ -171,6 +188,8 @@ async function scanTree(
   }
   return outcomes;
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
   const started = performance.now();
@@ -240,7 +259,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     });
   } else {
     const helper =
-      opts.parallel !== false && !opts.known && (opts.rules ?? RULES) === RULES && availableParallelism() > 1
+      !opts.known && (opts.rules ?? RULES) === RULES && wantHelper(opts.parallel)
         ? startHelper(opts.root, max)
         : undefined;
     const ignore = await exclusions(opts.exclude);
@@ -267,7 +286,8 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       } else if (outcome === undefined) throw new Error(`no outcome for ${wanted[i]}`);
     }
   }
-  result.findings.sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line || a.column - b.column);
+  // By path (code units: the same order on every machine, whatever its locale), line, column.
+  result.findings.sort((a, b) => byCodeUnits(a.path, b.path) || a.line - b.line || a.column - b.column);
   result.stats.ms = performance.now() - started;
   return result;
 }

@@ -45,6 +45,7 @@ test("two threads find exactly what one does, in the same order, with the same c
   let lastDone = 0;
   const two = await scan({
     root,
+    parallel: true,
     maxFileBytes: 200_000,
     onProgress: (p) => {
       if (p.done > lastDone + 1) helped = true; // files finished by the other thread in between
