@@ -17,7 +17,7 @@
  *   by the one listed first.
  */
 import { type Guard, RULES, type Rule } from "./rules.js";
-import { type Literal, type LiteralFinder, literalFinder } from "./teddy.js";
+import { type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
 
 export interface RawFinding {
   ruleId: string;
@@ -118,10 +118,10 @@ class Engine {
   /** keyword -> itself and every other keyword it contains (an alternation reports one per position) */
   private readonly implies: Map<string, string[]>;
   private readonly keywordCount: number;
-  private readonly literals: Literal[] = [];
-  private readonly literalLength: number[] = [];
-  /** per literal id: the rules anchored there */
-  private readonly byLiteral: Anchored[][] = [];
+  /** per (rule, anchor): what the literal finder looks for */
+  private readonly needles: Needle[] = [];
+  /** per needle: its rule */
+  private readonly needleRule: Anchored[] = [];
   private finderInstance: LiteralFinder | undefined;
 
   constructor(readonly rules: Rule[]) {
@@ -131,7 +131,6 @@ class Engine {
       keywords: r.keywords,
       pattern: r.pattern,
     }));
-    const literalIds = new Map<string, number>();
     rules.forEach((rule, order) => {
       const generic = isGenericRule(rule);
       if (rule.anchors && rule.anchors.length > 0) {
@@ -150,20 +149,8 @@ class Engine {
         this.anchored.push(a);
         const ignoreCase = sticky.ignoreCase;
         for (const anchor of new Set(rule.anchors.map((x) => (ignoreCase ? x.toLowerCase() : x)))) {
-          const key = `${ignoreCase ? "i" : "s"}${anchor}`;
-          let id = literalIds.get(key);
-          if (id === undefined) {
-            id = this.literals.length;
-            literalIds.set(key, id);
-            this.literals.push({ text: anchor, ignoreCase });
-            this.literalLength.push(anchor.length);
-            this.byLiteral.push([]);
-          }
-          this.byLiteral[id]!.push(a);
-          // A Follow applies where every rule with this anchor has the same one.
-          const lit = this.literals[id]!;
-          if (this.byLiteral[id]!.length === 1) lit.follow = rule.follow;
-          else if (lit.follow !== rule.follow) lit.follow = undefined;
+          this.needles.push({ text: anchor, ignoreCase, ...(rule.after ? { after: rule.after } : {}) });
+          this.needleRule.push(a);
         }
       } else {
         this.unanchored.push({
@@ -197,7 +184,7 @@ class Engine {
   }
 
   get finder(): LiteralFinder {
-    this.finderInstance ??= literalFinder(this.literals);
+    this.finderInstance ??= literalFinder(this.needles);
     return this.finderInstance;
   }
 
@@ -245,53 +232,50 @@ class Engine {
       for (let k = 0; k < count; k++) {
         const at = hits[2 * k]!;
         const id = hits[2 * k + 1]!;
-        const list = this.byLiteral[id]!;
-        for (let r = 0; r < list.length; r++) {
-          const a = list[r]!;
-          // As a global regex would: no match starts inside the previous one; each place tried once.
-          if (at < a.lastEnd || at === a.lastAt) continue;
-          a.lastAt = at;
-          if (a.guard && !a.guard(b, at, at + this.literalLength[id]!, lo, hi)) continue;
-          // The regex runs on `view`, the text from `base`: the span around the anchor when the
-          // rule has one and the whole text is not decoded yet, else the whole text.
-          let view: string;
-          let base = lo;
-          const span = text === undefined ? a.span : undefined;
-          if (span === "line") {
-            base = Math.max(lo, b.lastIndexOf(LF, at) + 1);
-            const eol = b.indexOf(LF, at);
-            view = b.toString("latin1", base, eol < 0 || eol > hi ? hi : eol);
-          } else if (span) {
-            base = Math.max(lo, at - span.before);
-            view = b.toString("latin1", base, Math.min(hi, at + span.after));
-          } else {
-            text ??= b.toString("latin1", lo, hi);
-            view = text;
-          }
-          const re = a.probe;
-          re.lastIndex = at - base;
-          const m = re.exec(view);
-          if (m === null || m[0].length === 0) continue;
-          a.lastEnd = base + m.index + m[0].length;
-          const group = m.groups?.secret;
-          const secret = group ?? m[0];
-          if (secret.length === 0) continue;
-          if (a.rule.validate && !a.rule.validate(secret)) continue;
-          let start = m.index;
-          if (group !== undefined && a.locate) {
-            a.locate.lastIndex = at - base;
-            start = a.locate.exec(view)?.indices?.groups?.secret?.[0] ?? m.index;
-          }
-          start += base - lo;
-          candidates.push({
-            rule: a.rule,
-            order: a.order,
-            generic: a.generic,
-            start,
-            end: start + secret.length,
-            secret,
-          });
+        const a = this.needleRule[id]!;
+        // As a global regex would: no match starts inside the previous one; each place tried once.
+        if (at < a.lastEnd || at === a.lastAt) continue;
+        a.lastAt = at;
+        if (a.guard && !a.guard(b, at, at + this.needles[id]!.text.length, lo, hi)) continue;
+        // The regex runs on `view`, the text from `base`: the span around the anchor when the
+        // rule has one and the whole text is not decoded yet, else the whole text.
+        let view: string;
+        let base = lo;
+        const span = text === undefined ? a.span : undefined;
+        if (span === "line") {
+          base = Math.max(lo, b.lastIndexOf(LF, at) + 1);
+          const eol = b.indexOf(LF, at);
+          view = b.toString("latin1", base, eol < 0 || eol > hi ? hi : eol);
+        } else if (span) {
+          base = Math.max(lo, at - span.before);
+          view = b.toString("latin1", base, Math.min(hi, at + span.after));
+        } else {
+          text ??= b.toString("latin1", lo, hi);
+          view = text;
         }
+        const re = a.probe;
+        re.lastIndex = at - base;
+        const m = re.exec(view);
+        if (m === null || m[0].length === 0) continue;
+        a.lastEnd = base + m.index + m[0].length;
+        const group = m.groups?.secret;
+        const secret = group ?? m[0];
+        if (secret.length === 0) continue;
+        if (a.rule.validate && !a.rule.validate(secret)) continue;
+        let start = m.index;
+        if (group !== undefined && a.locate) {
+          a.locate.lastIndex = at - base;
+          start = a.locate.exec(view)?.indices?.groups?.secret?.[0] ?? m.index;
+        }
+        start += base - lo;
+        candidates.push({
+          rule: a.rule,
+          order: a.order,
+          generic: a.generic,
+          start,
+          end: start + secret.length,
+          secret,
+        });
       }
     }
     if (this.unanchored.length > 0) {

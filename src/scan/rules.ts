@@ -18,7 +18,7 @@
  * file nor the built one looks like a credential to a secret scanner (GitHub push protection).
  */
 import { shannonEntropy } from "./entropy.js";
-import type { Follow } from "./teddy.js";
+import type { Step } from "./teddy.js";
 
 /**
  * A necessary condition for a match at an anchor, on the latin1 bytes of the text b[lo, hi): the
@@ -38,10 +38,10 @@ export interface Rule {
    */
   anchors?: string[];
   /**
-   * With anchors: what must follow an anchor, checked by the literal finder itself (speed); it
-   * applies only where every rule with that anchor has this same Follow.
+   * With anchors: what the text right after an anchor must hold for a match to start there (a
+   * necessary condition, in byte classes), checked by the literal finder itself (speed).
    */
-  follow?: Follow;
+  after?: Step[];
   /** With anchors: a cheap check at each anchor before the regex runs there (speed). */
   guard?: Guard;
   /**
@@ -300,7 +300,9 @@ const BASE64 = byteClass(/[A-Za-z0-9/+]/);
 const ENV_NAME = byteClass(/[A-Za-z0-9_.]/);
 const URL_PART = byteClass(/[^\s:@/?#"'`<>\\]/);
 const ALNUM = byteClass(/[A-Za-z0-9]/);
-const [COLON, EQUALS, GREATER, AT, DASH, LF, CR, TAB, BLANK] = [58, 61, 62, 64, 45, 10, 13, 9, 32];
+const BLANKS = byteClass(/[ \t]/);
+const URL_BASE64 = byteClass(/[A-Za-z0-9_-]/);
+const [DASH, LF, CR] = [45, 10, 13];
 
 /** Where a run of at most `max` bytes of `cls` starting at i ends. */
 function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number): number {
@@ -309,46 +311,12 @@ function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number
   return i;
 }
 
-/**
- * `name["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}` after an anchor, loosely: up to `nameMax` name
- * characters, an optional quote, up to 5 spaces, ":" or "=" and up to `opMore` more of "=>", up to
- * 5 spaces. Returns where the value may start, or -1.
- */
-function afterAssignment(b: Uint8Array, i: number, hi: number, nameMax: number, opMore: number): number {
-  i = skip(b, i, hi, NAME_PART, nameMax);
-  if (i < hi && QUOTE[b[i]!] === 1) i++;
-  i = skip(b, i, hi, SPACE, 5);
-  if (i >= hi || (b[i] !== COLON && b[i] !== EQUALS)) return -1;
-  i++;
-  for (let k = 0; k < opMore && i < hi && (b[i] === EQUALS || b[i] === GREATER); k++) i++;
-  return skip(b, i, hi, SPACE, 5);
-}
-
-/** aws-secret-access-key: an assignment, then 40 base64 characters (after an optional quote). */
-const awsSecretGuard: Guard = (b, _at, after, _lo, hi) => {
-  let i = afterAssignment(b, after, hi, 30, 1);
-  if (i < 0) return false;
-  if (i < hi && QUOTE[b[i]!] === 1) i++;
-  return skip(b, i, hi, BASE64, 40) - i === 40;
-};
-
-/**
- * generic-secret: at most 10 more name characters ("passw" + "ord" + a suffix such as "_base64"),
- * an assignment, a quote, then 16 value characters.
- */
-const genericSecretGuard: Guard = (b, _at, after, _lo, hi) => {
-  const i = afterAssignment(b, after, hi, 10, 2);
-  if (i < 0 || i >= hi || QUOTE[b[i]!] !== 1) return false;
-  return skip(b, i + 1, hi, ASSIGNED_VALUE, 16) - (i + 1) === 16;
-};
-
 /** Backwards from i (exclusive) over `cls`: where the run starts. */
 function skipBack(b: Uint8Array, i: number, lo: number, cls: Uint8Array): number {
   while (i > lo && cls[b[i - 1]!] === 1) i--;
   return i;
 }
 
-const BLANKS = byteClass(/[ \t]/);
 const EXPORT = Buffer.from("export", "latin1");
 
 /** b[lo, end) ends with `word` (lowercase), ASCII case folded. */
@@ -360,34 +328,17 @@ function endsWithFolded(b: Uint8Array, end: number, lo: number, word: Uint8Array
 
 /**
  * generic-env-secret: the line before the anchor is `[ \t]*(-[ \t]+)?(export[ \t]+)?` and name
- * characters (the pattern's lookbehind, read backwards); after it, at most 10 more name characters,
- * blanks, "=", blanks and 16 value characters.
+ * characters (the pattern's lookbehind, read backwards).
  */
-const genericEnvGuard: Guard = (b, at, after, lo, hi) => {
-  let i = skip(b, after, hi, NAME_PART, 10);
-  while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
-  if (i >= hi || b[i] !== EQUALS) return false;
-  i++;
-  while (i < hi && (b[i] === BLANK || b[i] === TAB)) i++;
-  if (skip(b, i, hi, ENV_VALUE, 16) - i !== 16) return false;
+const genericEnvGuard: Guard = (b, at, _after, lo) => {
   let j = skipBack(b, skipBack(b, at, lo, ENV_NAME), lo, BLANKS);
   if (endsWithFolded(b, j, lo, EXPORT)) j = skipBack(b, j - EXPORT.length, lo, BLANKS);
   if (j > lo && b[j - 1] === DASH) j = skipBack(b, j - 1, lo, BLANKS);
   return j === lo || b[j - 1] === LF || b[j - 1] === CR;
 };
 
-/** url-password: a letter or digit before "://", then user ":" password "@" with no separator between. */
-const urlPasswordGuard: Guard = (b, at, after, lo, hi) => {
-  if (at <= lo || ALNUM[b[at - 1]!] !== 1) return false;
-  let i = skip(b, after, hi, URL_PART, 128);
-  if (i >= hi || b[i] !== COLON) return false;
-  i++;
-  const end = skip(b, i, hi, URL_PART, 256);
-  return end > i && end < hi && b[end] === AT;
-};
-
-const URL_BASE64 = byteClass(/[A-Za-z0-9_-]/);
-const DOT = 46;
+/** url-password: a letter or digit before "://". */
+const urlPasswordGuard: Guard = (b, at, _after, lo) => at > lo && ALNUM[b[at - 1]!] === 1;
 
 /** b[i, hi) starts with `word`. */
 function startsWith(b: Uint8Array, i: number, hi: number, word: Uint8Array): boolean {
@@ -407,28 +358,71 @@ const openaiGuard: Guard = (b, _at, after, _lo, hi) => {
   return skip(b, after, hi, ALNUM, 20) - after === 20 && startsWith(b, after + 20, hi, OPENAI_LEGACY);
 };
 
-/** jwt: after "eyJ", 6 or more base64url characters, ".", 2 or more, ".", 16 or more. */
-const jwtGuard: Guard = (b, _at, after, _lo, hi) => {
-  const header = skip(b, after, hi, URL_BASE64, hi);
-  if (header - after < 6 || b[header] !== DOT) return false;
-  const payload = skip(b, header + 1, hi, URL_BASE64, hi);
-  if (payload - header - 1 < 2 || b[payload] !== DOT) return false;
-  return skip(b, payload + 1, hi, URL_BASE64, 16) - payload - 1 === 16;
-};
-
 const KEYWORDS = ["key", "secret", "token", "passw", "pwd"];
 
-const union = (...classes: Uint8Array[]): Uint8Array =>
-  classes[0]!.map((_, c) => (classes.some((t) => t[c] === 1) ? 1 : 0));
+// Steps: what the text right after an anchor must hold (checked by the literal finder).
+
+const step = (bytes: Uint8Array, min: number, max: number, open = false): Step => ({ bytes, min, max, open });
+const OPERATOR = byteClass(/[:=]/);
+const OPERATOR_MORE = byteClass(/[=>]/);
+const EQUALS_SIGN = byteClass(/=/);
+const COLON_SIGN = byteClass(/:/);
+const AT_SIGN = byteClass(/@/);
+const DOT_SIGN = byteClass(/\./);
 
 /**
- * After a name: the rest of it (suffixes such as _base64), a quote, spaces, then ":" or "=" —
- * what generic-secret, generic-env-secret and aws-secret-access-key all need.
+ * generic-secret: the rest of the name (at most 10: "passw" + "ord" + a suffix such as "_base64"),
+ * a quote, up to 5 spaces, the operator (:=, =>, :, =, ==, ===), up to 5 spaces, a quote, then 16
+ * value characters.
  */
-const ASSIGNMENT: Follow = { skip: union(NAME_PART, QUOTE, SPACE), next: byteClass(/[:=]/), max: 64 };
+const GENERIC_SECRET_AFTER = [
+  step(NAME_PART, 0, 10),
+  step(QUOTE, 0, 1),
+  step(SPACE, 0, 5),
+  step(OPERATOR, 1, 1),
+  step(OPERATOR_MORE, 0, 2),
+  step(SPACE, 0, 5),
+  step(QUOTE, 1, 1),
+  step(ASSIGNED_VALUE, 16, 16),
+];
 
-/** After "://": a user name, then ":" (url-password). */
-const URL_USER: Follow = { skip: URL_PART, next: byteClass(/:/), max: 128 };
+/** aws-secret-access-key: up to 30 name characters, the assignment, an optional quote, 40 base64 characters. */
+const AWS_SECRET_AFTER = [
+  step(NAME_PART, 0, 30),
+  step(QUOTE, 0, 1),
+  step(SPACE, 0, 5),
+  step(OPERATOR, 1, 1),
+  step(OPERATOR_MORE, 0, 1),
+  step(SPACE, 0, 5),
+  step(QUOTE, 0, 1),
+  step(BASE64, 40, 40),
+];
+
+/** generic-env-secret: the rest of the name, blanks, "=", blanks, 16 value characters. */
+const GENERIC_ENV_AFTER = [
+  step(NAME_PART, 0, 10),
+  step(BLANKS, 0, 64, true),
+  step(EQUALS_SIGN, 1, 1),
+  step(BLANKS, 0, 64, true),
+  step(ENV_VALUE, 16, 16),
+];
+
+/** url-password: a user name (at most 128), ":", a password (1 to 256), "@". */
+const URL_PASSWORD_AFTER = [
+  step(URL_PART, 0, 128),
+  step(COLON_SIGN, 1, 1),
+  step(URL_PART, 1, 255, true),
+  step(AT_SIGN, 1, 1),
+];
+
+/** jwt: 6 or more base64url characters, ".", 2 or more, ".", 16 or more. */
+const JWT_AFTER = [
+  step(URL_BASE64, 6, 255, true),
+  step(DOT_SIGN, 1, 1),
+  step(URL_BASE64, 2, 255, true),
+  step(DOT_SIGN, 1, 1),
+  step(URL_BASE64, 16, 16),
+];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -453,8 +447,7 @@ export const RULES: Rule[] = [
     pattern:
       /(?:aws|secret)[\w.-]{0,30}?["'`]?\s{0,5}(?::=|=>|:|=)\s{0,5}["'`]?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])/gi,
     anchors: ["aws", "secret"],
-    follow: ASSIGNMENT,
-    guard: awsSecretGuard,
+    after: AWS_SECRET_AFTER,
     // No lookbehind; a match is at most 90 characters, then a one-character lookahead.
     span: { before: 0, after: 96 },
     validate: (s) => mixedCase(s) && randomTail(s, 4.0),
@@ -641,7 +634,7 @@ export const RULES: Rule[] = [
       "and a signature of at least 16 characters: a bearer token that may still be valid.",
     pattern: /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])/g,
     anchors: ["eyJ"],
-    guard: jwtGuard,
+    after: JWT_AFTER,
     validate: jwtHeaderOk,
     example: JWT_EXAMPLE,
   },
@@ -655,7 +648,7 @@ export const RULES: Rule[] = [
     pattern:
       /:\/\/(?<=[A-Za-z0-9]:\/\/)(?<user>[^\s:@/?#"'`<>\\]{0,128}):(?!\k<user>@)(?<secret>[^\s:@/?#"'`<>\\]{1,256})@(?=[A-Za-z0-9[])(?!(?:[A-Za-z0-9-]+\.)*(?:example|invalid)(?:\.(?:com|org|net))?(?![A-Za-z0-9.-]))/g,
     anchors: ["://"],
-    follow: URL_USER,
+    after: URL_PASSWORD_AFTER,
     guard: urlPasswordGuard,
     validate: urlPasswordOk,
     example: j("postgres://app:", "9InMrlljAdUypERZK064", "@db.internal:5432/app"),
@@ -672,8 +665,7 @@ export const RULES: Rule[] = [
     pattern:
       /(?:(?<!pub(?:lic)?[_.-]?)key|secret|(?<!(?:continuation|next|page|pagination|sync|cancellation|idempotency|csrf|xsrf)[_.-]?)token|passw(?:or)?d|pwd)(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}(?<q>["'`])(?<secret>[^"'`\s\\]{16,256})\k<q>/gi,
     anchors: KEYWORDS,
-    follow: ASSIGNMENT,
-    guard: genericSecretGuard,
+    after: GENERIC_SECRET_AFTER,
     // Lookbehinds reach 13 characters back ("cancellation_"); a match is at most 287 characters
     // ("password", "_base64", a quote, 5 spaces, "===", 5 spaces, a quoted value of 256).
     span: { before: 16, after: 320 },
@@ -690,7 +682,7 @@ export const RULES: Rule[] = [
     pattern:
       /(?:key|secret|token|passw(?:or)?d|pwd)(?<=^[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?[A-Za-z0-9_.]*(?:key|secret|token|passw(?:or)?d|pwd))(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?[ \t]*=[ \t]*(?<secret>[^\s"'`$#;|&<>(){}[\]\\]{16,256})[ \t]*(?:#[^\n]*)?\r?$/gim,
     anchors: KEYWORDS,
-    follow: ASSIGNMENT,
+    after: GENERIC_ENV_AFTER,
     guard: genericEnvGuard,
     span: "line",
     validate: genericValueOk,

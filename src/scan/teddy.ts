@@ -8,37 +8,41 @@
  * for the first 3 bytes of the literals, two 16-entry tables per byte position (one indexed by the
  * low nibble, one by the high nibble of the text byte) hold a bit per bucket. `i8x16.swizzle` looks
  * 16 text bytes up at once, so the AND of the six lookups says, for 16 positions at a time, which
- * buckets may start there. The rare positions where one may are checked byte by byte against the
- * bucket's literals (folding ASCII case for case-insensitive ones) and reported as (position,
- * literal id), in increasing position order.
+ * buckets may start there. The rare positions where one may are checked against the bucket's
+ * literals (folding ASCII case for case-insensitive ones). What is searched for is a list of
+ * needles: a literal, and optionally steps that the text right after it must pass (a few byte
+ * classes with counts: "name characters, a quote, spaces, = or :") — several needles may share a
+ * literal. Each needle found, and whose steps pass, is reported as (position, needle index), in
+ * increasing position order.
  *
  * The module is assembled here from its instructions (a few dozen lines, no build step) and checked
  * against a plain JavaScript search in the tests. Without WebAssembly SIMD, `LiteralFinder` falls
  * back to that JavaScript search: same answers, slower.
  */
 
-export interface Literal {
+export interface Needle {
   /** At least 3 characters, all below U+0100 (they are matched against latin1 bytes). */
   text: string;
   /** Match ASCII letters in either case. */
   ignoreCase: boolean;
-  /** Report an occurrence only if what follows it passes this. */
-  follow?: Follow;
+  /** What the text right after the literal must pass for the needle to be reported. */
+  after?: Step[];
 }
 
 /**
- * After the literal, past bytes of `skip` (at most `max`), the next byte must be one of `next`;
- * with more than `max` of `skip`, the occurrence is reported anyway. Tables are 256 bytes, 1 = in.
+ * Greedily, as many bytes of `bytes` (a 256-byte table, 1 = in the class) as there are, up to
+ * `max`: fewer than `min` fails the needle; `max` of them with `open` set passes it whatever
+ * follows (the pattern allows more than the finder looks at). Past the end of the text there are
+ * no bytes. Steps do not backtrack: a step's class must have no byte in common with the next
+ * step's, unless the step takes exactly one byte.
  */
-export interface Follow {
-  skip: Uint8Array;
-  next: Uint8Array;
-  /** At most MAX_FOLLOW. */
+export interface Step {
+  bytes: Uint8Array;
+  min: number;
+  /** At most 255. */
   max: number;
+  open?: boolean;
 }
-
-/** How far a Follow may look. */
-export const MAX_FOLLOW = 128;
 
 /** Searches text put in its arena (WebAssembly memory when it can, so that nothing is copied). */
 export interface LiteralFinder {
@@ -49,19 +53,20 @@ export interface LiteralFinder {
    */
   arena(bytes: number): Buffer;
   /**
-   * Every occurrence starting in arena[start, end) and ending by `limit` (≤ the arena's length), by
-   * increasing position: `hits[2k]` its position, `hits[2k+1]` the literal's index in the list the
-   * finder was made for. Returns how many; `hits` is valid until the next call.
+   * Every needle found starting in arena[start, end), ending by `limit` (≤ the arena's length) and
+   * passing its steps there (the text ending at `limit`), by increasing position: `hits[2k]` its
+   * position, `hits[2k+1]` the needle's index in the list the finder was made for (at one position,
+   * by increasing index). Returns how many; `hits` is valid until the next call.
    */
   find(start: number, end: number, limit: number): number;
   readonly hits: Uint32Array;
 }
 
-/** Positions scanned per call: bounds the output area (at most 4 literals can start at one position). */
+/** Positions scanned per call: bounds the output area (16 needles at most at one position). */
 const BLOCK = 1 << 16;
-const MAX_HITS = BLOCK * 4;
-/** Bytes after the text that the finder may read: the last step of 16, 2 more, a literal, a Follow. */
-const PAD = 256;
+const MAX_HITS = BLOCK * 16;
+/** Bytes after the text that the finder may read: the last step of 16, 2 more, then a literal. */
+const PAD = 64;
 const MAX_LITERAL = 32;
 
 // ---- memory layout (bytes) ----
@@ -73,14 +78,18 @@ const LIST = 320; // literal ids by bucket (≤ 192)
  * Per literal, 32 bytes: u32 its first 4 bytes (lowercase if ignore-case, zero past its end), u32
  * the bits to set in the text's 4 bytes before comparing (0x20 on letters if ignore-case), u32 the
  * bytes compared (its length, up to 4); u32 where its bytes are; u8 its length, u8 ignore-case,
- * u8 its Follow (1-based, 0 for none), u8 the Follow's max.
+ * u8 its first entry, u8 how many entries (needles) it has.
  */
 const LITS = 512;
 const MAX_LITERALS = 64;
 const LIT_BYTES = LITS + MAX_LITERALS * 32; // the literals' bytes (lowercase when ignore-case)
-const FOLLOWS = 4096; // up to 8 × (skip, next) tables of 256 bytes
-const MAX_FOLLOWS = 8;
-const OUT = FOLLOWS + MAX_FOLLOWS * 512;
+const ENTRIES = 4096; // per needle, by literal: u16 needle index, u16 where its steps are (0: none)
+const MAX_NEEDLES = 256;
+/** Steps: u8 how many, then 4 bytes each: u8 class, u8 min, u8 max, u8 open. */
+const PROGRAMS = ENTRIES + MAX_NEEDLES * 4;
+const CLASSES = PROGRAMS + 1024; // 256 bytes per class
+const MAX_CLASSES = 16;
+const OUT = CLASSES + MAX_CLASSES * 256;
 const HEAP = OUT + MAX_HITS * 8;
 
 // ---- a minimal WebAssembly assembler ----
@@ -132,6 +141,7 @@ const op = {
   store32: (offset: number) => [0x36, 0, ...uleb(offset)],
   i32: (n: number) => [0x41, ...sleb(n)],
   eqz: [0x45],
+  eq: [0x46],
   ne: [0x47],
   ltU: [0x49],
   geU: [0x4f],
@@ -161,13 +171,15 @@ const op = {
  */
 function teddyModule(): Uint8Array<ArrayBuffer> {
   const [START, END, OUTP, LIMIT] = [0, 1, 2, 3];
-  const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI, FT, FQ, FE, OK, D] = [
-    4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+  const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI, OK, D] = [
+    4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
-  const I32_LOCALS = 20;
-  const table = (set: number, pos: number, high: number) => 24 + set * 6 + pos * 2 + high; // 24..35
-  const [MLO, MHI, NIBBLE, ZERO] = [36, 37, 38, 39];
-  const textNibble = (pos: number, high: number) => 40 + pos * 2 + high; // 40..45
+  // entries and their steps
+  const [E, EE, PR, SC, CLS, NN, IP] = [21, 22, 23, 24, 25, 26, 27];
+  const I32_LOCALS = 24;
+  const table = (set: number, pos: number, high: number) => 28 + set * 6 + pos * 2 + high; // 28..39
+  const [MLO, MHI, NIBBLE, ZERO] = [40, 41, 42, 43];
+  const textNibble = (pos: number, high: number) => 44 + pos * 2 + high; // 44..49
   const V128_LOCALS = 22;
 
   const body: number[] = [];
@@ -271,69 +283,118 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.br(0),
     ...op.end,
     ...op.end,
-    // Its Follow, if any: past at most `max` bytes of `skip`, one of `next`, before LIMIT.
-    ...op.i32(1),
-    ...op.set(OK),
+    // The literal is here. Each of its needles (entries E to EE) whose steps pass is reported.
     ...op.get(D),
     ...op.load8(18),
-    ...op.tee(FT),
-    ...op.if,
-    ...op.get(FT),
-    ...op.i32(9),
-    ...op.shl,
-    ...op.i32(FOLLOWS - 512),
-    ...op.add,
-    ...op.set(FT),
-    ...op.get(POS),
-    ...op.get(LEN),
-    ...op.add,
-    ...op.tee(FQ),
+    ...op.tee(E),
     ...op.get(D),
     ...op.load8(19),
     ...op.add,
-    ...op.set(FE),
-    ...op.block,
-    ...op.loop,
-    ...op.get(FQ),
-    ...op.get(FE),
+    ...op.set(EE),
+    ...op.block, // BE
+    ...op.loop, // LE: an entry
+    ...op.get(E),
+    ...op.get(EE),
     ...op.geU,
     ...op.brIf(1),
-    // The text ends before the byte that had to follow: not reported.
-    ...op.i32(0),
+    ...op.i32(1),
     ...op.set(OK),
-    ...op.get(FQ),
+    ...op.get(E),
+    ...op.i32(2),
+    ...op.shl,
+    ...op.load16(ENTRIES + 2),
+    ...op.set(PR),
+    ...op.block, // BP: the steps are decided, OK says how
+    ...op.get(PR),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(PR),
+    ...op.load8(0),
+    ...op.set(SC),
+    ...op.get(PR),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(PR),
+    ...op.get(POS),
+    ...op.get(LEN),
+    ...op.add,
+    ...op.set(IP),
+    ...op.loop, // LS: a step
+    ...op.get(SC),
+    ...op.eqz,
+    ...op.brIf(1), // every step passed
+    ...op.get(PR),
+    ...op.load8(0),
+    ...op.i32(8),
+    ...op.shl,
+    ...op.i32(CLASSES),
+    ...op.add,
+    ...op.set(CLS),
+    ...op.i32(0),
+    ...op.set(NN),
+    ...op.block, // BR
+    ...op.loop, // LR: NN bytes of the class so far
+    ...op.get(NN),
+    ...op.get(PR),
+    ...op.load8(2),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(IP),
+    ...op.get(NN),
+    ...op.add,
+    ...op.tee(C),
     ...op.get(LIMIT),
     ...op.geU,
     ...op.brIf(1),
-    ...op.i32(1),
-    ...op.set(OK),
-    ...op.get(FQ),
-    ...op.load8(0),
-    ...op.set(C),
-    ...op.get(FT),
+    ...op.get(CLS),
     ...op.get(C),
+    ...op.load8(0),
     ...op.add,
     ...op.load8(0),
     ...op.eqz,
-    ...op.if,
-    ...op.get(FT),
-    ...op.get(C),
-    ...op.add,
-    ...op.load8(256),
-    ...op.set(OK),
-    ...op.br(2),
-    ...op.end,
-    ...op.get(FQ),
+    ...op.brIf(1),
+    ...op.get(NN),
     ...op.i32(1),
     ...op.add,
-    ...op.set(FQ),
+    ...op.set(NN),
     ...op.br(0),
     ...op.end,
     ...op.end,
-    ...op.end,
+    // Fewer than min: fails. max of an open step: passes.
+    ...op.i32(0),
+    ...op.set(OK),
+    ...op.get(NN),
+    ...op.get(PR),
+    ...op.load8(1),
+    ...op.ltU,
+    ...op.brIf(1),
+    ...op.i32(1),
+    ...op.set(OK),
+    ...op.get(PR),
+    ...op.load8(3),
+    ...op.get(NN),
+    ...op.get(PR),
+    ...op.load8(2),
+    ...op.eq,
+    ...op.and,
+    ...op.brIf(1),
+    ...op.get(IP),
+    ...op.get(NN),
+    ...op.add,
+    ...op.set(IP),
+    ...op.get(PR),
+    ...op.i32(4),
+    ...op.add,
+    ...op.set(PR),
+    ...op.get(SC),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.set(SC),
+    ...op.br(0),
+    ...op.end, // LS
+    ...op.end, // BP
     ...op.get(OK),
-    ...op.eqz,
-    ...op.brIf(0),
+    ...op.if,
     ...op.get(OUTP),
     ...op.get(N),
     ...op.i32(3),
@@ -343,13 +404,24 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.get(POS),
     ...op.store32(0),
     ...op.get(C),
-    ...op.get(ID),
+    ...op.get(E),
+    ...op.i32(2),
+    ...op.shl,
+    ...op.load16(ENTRIES),
     ...op.store32(4),
     ...op.get(N),
     ...op.i32(1),
     ...op.add,
     ...op.set(N),
     ...op.end,
+    ...op.get(E),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(E),
+    ...op.br(0),
+    ...op.end, // LE
+    ...op.end, // BE
+    ...op.end, // the literal's block
   ];
 
   /** `local &= local - 1` (clear the lowest set bit). */
@@ -511,22 +583,43 @@ function teddy(): WebAssembly.Module | null {
 
 const isLetter = (c: number): boolean => (c | 32) >= 97 && (c | 32) <= 122;
 
-function checkFollow(f: Follow): void {
-  if (f.skip.length !== 256 || f.next.length !== 256 || !(f.max >= 0 && f.max <= MAX_FOLLOW))
-    throw new Error("a Follow has two tables of 256 bytes and a max from 0 to 128");
+interface Literal {
+  text: string;
+  ignoreCase: boolean;
+  bytes: Buffer;
+  /** the needles with this literal, by index */
+  needles: number[];
 }
 
-function literalBytes(lit: Literal): Buffer {
-  if (lit.follow) checkFollow(lit.follow);
+function checkNeedle(n: Needle): void {
   if (
-    lit.text.length < 3 ||
-    lit.text.length > MAX_LITERAL ||
-    Array.from(lit.text).some((c) => c.charCodeAt(0) > 0xff)
+    n.text.length < 3 ||
+    n.text.length > MAX_LITERAL ||
+    Array.from(n.text).some((c) => c.charCodeAt(0) > 0xff)
   )
     throw new Error(
-      `a literal must have 3 to ${MAX_LITERAL} characters below U+0100: ${JSON.stringify(lit.text)}`,
+      `a needle's literal has 3 to ${MAX_LITERAL} characters below U+0100: ${JSON.stringify(n.text)}`,
     );
-  return Buffer.from(lit.ignoreCase ? lit.text.toLowerCase() : lit.text, "latin1");
+  for (const step of n.after ?? [])
+    if (step.bytes.length !== 256 || !(step.min >= 0 && step.min <= step.max && step.max <= 255))
+      throw new Error("a step has a class of 256 bytes and 0 <= min <= max <= 255");
+}
+
+/** The distinct literals of `needles` (case-folded when ignore-case). */
+function literalsOf(needles: Needle[]): Literal[] {
+  const byKey = new Map<string, Literal>();
+  needles.forEach((n, index) => {
+    checkNeedle(n);
+    const text = n.ignoreCase ? n.text.toLowerCase() : n.text;
+    const key = `${n.ignoreCase ? "i" : "s"}${text}`;
+    let lit = byKey.get(key);
+    if (!lit) {
+      lit = { text, ignoreCase: n.ignoreCase, bytes: Buffer.from(text, "latin1"), needles: [] };
+      byKey.set(key, lit);
+    }
+    lit.needles.push(index);
+  });
+  return [...byKey.values()];
 }
 
 /**
@@ -543,9 +636,9 @@ function commonness(c: number): number {
 }
 
 /** The bytes (both cases, if ignore-case) each of the first 3 positions of a literal accepts. */
-function positionBytes(lit: Literal, bytes: Buffer): number[][] {
+function positionBytes(lit: Literal): number[][] {
   return [0, 1, 2].map((pos) => {
-    const c = bytes[pos]!;
+    const c = lit.bytes[pos]!;
     return lit.ignoreCase && isLetter(c) ? [c | 32, c & ~32] : [c];
   });
 }
@@ -575,17 +668,17 @@ function accepted(n: Nibbles): number {
  * bucket's tables accept every combination of the low and high nibbles its literals have at each
  * position, so the estimate is the product over positions of the commonness of those bytes.
  */
-function buckets(lits: Literal[], bytes: Buffer[]): number[][] {
+function buckets(lits: Literal[]): number[][] {
   const groups = new Map<string, { ids: number[]; nibbles: Nibbles }>();
   lits.forEach((l, id) => {
-    const key = `${l.ignoreCase ? "i" : "s"}${bytes[id]!.toString("latin1", 0, 2)}`;
+    const key = `${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
     let g = groups.get(key);
     if (!g) {
       g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0] };
       groups.set(key, g);
     }
     g.ids.push(id);
-    positionBytes(l, bytes[id]!).forEach((accept, pos) => {
+    positionBytes(l).forEach((accept, pos) => {
       for (const c of accept) {
         g.nibbles[2 * pos]! |= 1 << (c & 15);
         g.nibbles[2 * pos + 1]! |= 1 << (c >> 4);
@@ -617,7 +710,7 @@ class WasmFinder implements LiteralFinder {
   private readonly lengths: number[];
   hits: Uint32Array = new Uint32Array(1024);
 
-  constructor(module: WebAssembly.Module, lits: Literal[]) {
+  constructor(module: WebAssembly.Module, needles: Needle[]) {
     const exports = new WebAssembly.Instance(module, {}).exports as {
       find: (start: number, end: number, out: number, limit: number) => number;
       memory: WebAssembly.Memory;
@@ -626,19 +719,20 @@ class WasmFinder implements LiteralFinder {
     this.memory = exports.memory;
     this.view = Buffer.from(this.memory.buffer);
     this.out = new Uint32Array(this.memory.buffer, OUT, MAX_HITS * 2);
-    const bytes = lits.map(literalBytes);
-    this.lengths = bytes.map((b) => b.length);
+    const lits = literalsOf(needles);
+    if (lits.length > MAX_LITERALS || needles.length > MAX_NEEDLES)
+      throw new Error("too many needles for the finder");
+    this.lengths = needles.map((n) => n.text.length);
     const mem = this.view;
     let listAt = 0;
-    let bytesAt = LIT_BYTES;
-    buckets(lits, bytes).forEach((ids, bucket) => {
+    buckets(lits).forEach((ids, bucket) => {
       mem[BUCKETS + 2 * bucket] = listAt;
       mem[BUCKETS + 2 * bucket + 1] = ids.length;
       const set = bucket >> 3;
       const bit = 1 << (bucket & 7);
       for (const id of ids) {
         mem[LIST + listAt++] = id;
-        positionBytes(lits[id]!, bytes[id]!).forEach((accept, pos) => {
+        positionBytes(lits[id]!).forEach((accept, pos) => {
           for (const v of accept) {
             mem[TABLES + set * 96 + pos * 32 + (v & 15)]! |= bit;
             mem[TABLES + set * 96 + pos * 32 + 16 + (v >> 4)]! |= bit;
@@ -646,36 +740,51 @@ class WasmFinder implements LiteralFinder {
         });
       }
     });
-    if (lits.length > MAX_LITERALS) throw new Error("too many literals for the finder");
-    const follows: Follow[] = [];
-    bytes.forEach((b, id) => {
-      const follow = lits[id]!.follow;
-      let f = 0;
-      if (follow) {
-        f = follows.indexOf(follow) + 1;
-        if (f === 0) {
-          follows.push(follow);
-          f = follows.length;
-          if (f > MAX_FOLLOWS) throw new Error("too many Follows for the finder");
-          mem.set(follow.skip, FOLLOWS + (f - 1) * 512);
-          mem.set(follow.next, FOLLOWS + (f - 1) * 512 + 256);
-        }
+    const classes: Uint8Array[] = [];
+    const classIndex = (bytes: Uint8Array): number => {
+      let i = classes.indexOf(bytes);
+      if (i < 0) {
+        i = classes.push(bytes) - 1;
+        if (i >= MAX_CLASSES) throw new Error("too many step classes for the finder");
+        mem.set(bytes, CLASSES + i * 256);
       }
+      return i;
+    };
+    let bytesAt = LIT_BYTES;
+    let entry = 0;
+    let programAt = PROGRAMS + 4; // 0 means "no steps"
+    lits.forEach((lit, id) => {
       const d = LITS + id * 32;
-      for (let k = 0; k < Math.min(4, b.length); k++) {
-        mem[d + k] = b[k]!;
-        mem[d + 4 + k] = lits[id]!.ignoreCase && isLetter(b[k]!) ? 0x20 : 0;
+      for (let k = 0; k < Math.min(4, lit.bytes.length); k++) {
+        mem[d + k] = lit.bytes[k]!;
+        mem[d + 4 + k] = lit.ignoreCase && isLetter(lit.bytes[k]!) ? 0x20 : 0;
         mem[d + 8 + k] = 0xff;
       }
       mem.writeUInt32LE(bytesAt, d + 12);
-      mem[d + 16] = b.length;
-      mem[d + 17] = lits[id]!.ignoreCase ? 1 : 0;
-      mem[d + 18] = f;
-      mem[d + 19] = follow?.max ?? 0;
-      mem.set(b, bytesAt);
-      bytesAt += b.length;
+      mem[d + 16] = lit.bytes.length;
+      mem[d + 17] = lit.ignoreCase ? 1 : 0;
+      mem[d + 18] = entry;
+      mem[d + 19] = lit.needles.length;
+      mem.set(lit.bytes, bytesAt);
+      bytesAt += lit.bytes.length;
+      for (const n of lit.needles) {
+        const steps = needles[n]!.after;
+        mem.writeUInt16LE(n, ENTRIES + entry * 4);
+        mem.writeUInt16LE(steps ? programAt : 0, ENTRIES + entry * 4 + 2);
+        entry++;
+        if (!steps) continue;
+        if (programAt + 1 + steps.length * 4 > CLASSES) throw new Error("too many steps for the finder");
+        mem[programAt++] = steps.length;
+        for (const step of steps) {
+          mem[programAt] = classIndex(step.bytes);
+          mem[programAt + 1] = step.min;
+          mem[programAt + 2] = step.max;
+          mem[programAt + 3] = step.open ? 1 : 0;
+          programAt += 4;
+        }
+      }
     });
-    if (listAt > LITS - LIST || bytesAt > FOLLOWS) throw new Error("too many literals for the finder");
+    if (bytesAt > ENTRIES || entry > 255) throw new Error("too many literals for the finder");
   }
 
   arena(bytes: number): Buffer {
@@ -717,10 +826,10 @@ class WasmFinder implements LiteralFinder {
 class JsFinder implements LiteralFinder {
   readonly kind = "js";
   private buf = Buffer.alloc(0);
-  private readonly bytes: Buffer[];
+  hits: Uint32Array = new Uint32Array(0);
 
-  constructor(private readonly lits: Literal[]) {
-    this.bytes = lits.map(literalBytes);
+  constructor(private readonly needles: Needle[]) {
+    for (const n of needles) checkNeedle(n);
   }
 
   arena(bytes: number): Buffer {
@@ -732,32 +841,43 @@ class JsFinder implements LiteralFinder {
     return this.buf.subarray(0, bytes);
   }
 
-  hits: Uint32Array = new Uint32Array(0);
-
   find(start: number, end: number, limit: number): number {
-    const r = findLiterals(this.buf, start, end, limit, this.lits, this.bytes);
+    const r = findNeedles(this.buf, start, end, limit, this.needles);
     this.hits = r.hits;
     return r.count;
   }
 }
 
-/** Every occurrence of `lits` starting in buf[start, end) and ending by `limit`, by position then id. */
-export function findLiterals(
+/** Whether the text from `at` (ending at `limit`) passes `steps`. */
+export function passesSteps(buf: Uint8Array, at: number, limit: number, steps: Step[]): boolean {
+  let i = at;
+  for (const step of steps) {
+    let n = 0;
+    while (n < step.max && i + n < limit && step.bytes[buf[i + n]!] === 1) n++;
+    if (n < step.min) return false;
+    if (step.open && n === step.max) return true;
+    i += n;
+  }
+  return true;
+}
+
+/** Every needle found starting in buf[start, end), ending by `limit` and passing its steps: by position, then index. */
+export function findNeedles(
   buf: Buffer,
   start: number,
   end: number,
   limit: number,
-  lits: Literal[],
-  bytes: Buffer[] = lits.map(literalBytes),
+  needles: Needle[],
 ): { hits: Uint32Array; count: number } {
   const text = buf.toString("latin1", start, limit);
-  const lower = lits.some((l) => l.ignoreCase) ? text.toLowerCase() : text;
+  const lower = needles.some((n) => n.ignoreCase) ? text.toLowerCase() : text;
   const found: [number, number][] = [];
-  lits.forEach((l, id) => {
-    const needle = bytes[id]!.toString("latin1");
-    const hay = l.ignoreCase ? lower : text;
-    for (let i = hay.indexOf(needle); i !== -1 && i < end - start; i = hay.indexOf(needle, i + 1))
-      if (!l.follow || follows(buf, start + i + needle.length, limit, l.follow)) found.push([start + i, id]);
+  needles.forEach((n, id) => {
+    const literal = n.ignoreCase ? n.text.toLowerCase() : n.text;
+    const hay = n.ignoreCase ? lower : text;
+    for (let i = hay.indexOf(literal); i !== -1 && i < end - start; i = hay.indexOf(literal, i + 1))
+      if (!n.after || passesSteps(buf, start + i + literal.length, limit, n.after))
+        found.push([start + i, id]);
   });
   found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const hits = new Uint32Array(found.length * 2);
@@ -768,18 +888,8 @@ export function findLiterals(
   return { hits, count: found.length };
 }
 
-/** Whether what follows `at` passes `f`, where the text ends at `limit`. */
-function follows(buf: Buffer, at: number, limit: number, f: Follow): boolean {
-  for (let i = at; i < at + f.max; i++) {
-    // Past the text's end nothing follows: the same answer the WebAssembly finder's reads give.
-    if (i >= limit) return false;
-    if (f.skip[buf[i]!] !== 1) return f.next[buf[i]!] === 1;
-  }
-  return true;
-}
-
-/** A finder for `lits`: WebAssembly where available (`prefer: "js"` forces the fallback, for tests). */
-export function literalFinder(lits: Literal[], prefer: "wasm" | "js" = "wasm"): LiteralFinder {
+/** A finder for `needles`: WebAssembly where available (`prefer: "js"` forces the fallback, for tests). */
+export function literalFinder(needles: Needle[], prefer: "wasm" | "js" = "wasm"): LiteralFinder {
   const module = prefer === "wasm" ? teddy() : null;
-  return module ? new WasmFinder(module, lits) : new JsFinder(lits);
+  return module ? new WasmFinder(module, needles) : new JsFinder(needles);
 }

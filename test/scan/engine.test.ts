@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Detector, detectInText, detectInTextReference } from "../../src/scan/detect.js";
 import { RULES, type Rule } from "../../src/scan/rules.js";
-import { findLiterals, type Literal, literalFinder } from "../../src/scan/teddy.js";
+import { findNeedles, literalFinder, type Needle, passesSteps, type Step } from "../../src/scan/teddy.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
@@ -198,6 +198,9 @@ test("long lines, long texts and a private key body near its 65,536 limit", () =
     `token_base64"     ===     '${b64(256)}'`,
     `aws${"-".repeat(30)}'\t\t\t\t\t=>\n\n\n\n\n\`${b64(40)}`,
     `passwORD_base64"     ===     '${b64(256)}'`,
+    // generic-env-secret allows any number of blanks around "="
+    `\nexport SECRET_KEY${" ".repeat(65)}=\t${b64(20)}`,
+    `\nSECRET_KEY =${"\t".repeat(65)}${b64(20)}`,
   ];
   for (const text of longest)
     for (const next of ["", "A", "=", " ", "'", "\n"])
@@ -226,13 +229,11 @@ test("every match of a rule starts with one of its anchors, where its guard says
         const head = (s: string) => (re.ignoreCase ? s.toLowerCase() : s);
         const anchor = anchors.find((a) => head(text.slice(at, at + a.length)) === a);
         assert.ok(anchor, `${rule.id}: a match at no anchor: ${JSON.stringify(m[0])}`);
-        if (rule.follow) {
-          const f = rule.follow;
-          let i = at + anchor.length;
-          while (i < at + anchor.length + f.max && i < bytes.length && f.skip[bytes[i]!] === 1) i++;
-          const passes = i === at + anchor.length + f.max || (i < bytes.length && f.next[bytes[i]!] === 1);
-          assert.ok(passes, `${rule.id}: its Follow turns down a match: ${JSON.stringify(m[0])}`);
-        }
+        if (rule.after)
+          assert.ok(
+            passesSteps(bytes, at + anchor.length, bytes.length, rule.after),
+            `${rule.id}: its steps turn down a match: ${JSON.stringify(m[0])}`,
+          );
         if (rule.guard)
           assert.ok(
             rule.guard(bytes, at, at + anchor.length, 0, bytes.length),
@@ -246,11 +247,23 @@ test("every match of a rule starts with one of its anchors, where its guard says
 test("the literal finder (WebAssembly) reports what a plain search does, at block and buffer edges", () => {
   const cls = (re: RegExp) =>
     Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
-  const assignment = { skip: cls(/[\w .]/), next: cls(/[:=]/), max: 6 };
-  const lits: Literal[] = [
-    { text: "secret", ignoreCase: true, follow: assignment },
-    { text: "aws", ignoreCase: true, follow: assignment },
-    { text: "s3c", ignoreCase: false, follow: { skip: cls(/x/), next: cls(/y/), max: 0 } },
+  const step = (re: RegExp, min: number, max: number, open = false): Step => ({
+    bytes: cls(re),
+    min,
+    max,
+    open,
+  });
+  const assignment = [step(/[\w .]/, 0, 6), step(/[:=]/, 1, 1)];
+  const lits: Needle[] = [
+    { text: "secret", ignoreCase: true, after: assignment },
+    { text: "secret", ignoreCase: true }, // the same literal: both reported, each on its own terms
+    { text: "aws", ignoreCase: true, after: [step(/[\w .]/, 0, 6, true), step(/[:=]/, 1, 1)] },
+    { text: "s3c", ignoreCase: false, after: [step(/x/, 0, 0), step(/y/, 1, 1)] },
+    {
+      text: "KEY",
+      ignoreCase: true,
+      after: [step(/ /, 0, 2), step(/=/, 1, 1), step(/ /, 0, 2), step(/\d/, 2, 4)],
+    },
     { text: "key", ignoreCase: true },
     { text: "token", ignoreCase: true },
     { text: "AKIA", ignoreCase: false },
@@ -279,6 +292,10 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
     "  =",
     "SECRET_KEY =",
     "s3cy",
+    "key = 12",
+    "KEY=1",
+    "key  =  99999",
+    "aws abcdef:",
     "akia",
     "sk-ANT-",
     "PASSW",
@@ -295,7 +312,7 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
       for (let k = 0; k < n; k++) out.push(`${f.hits[2 * k]}:${f.hits[2 * k + 1]}`);
       return out;
     };
-    const expected = findLiterals(Buffer.from(text, "latin1"), start, end, limit, lits);
+    const expected = findNeedles(Buffer.from(text, "latin1"), start, end, limit, lits);
     const want: string[] = [];
     for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
     assert.deepEqual(
