@@ -2,10 +2,10 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/config.js";
+import { resolvePaths } from "../config/paths.js";
 import { EnclaveError, ExitCode, UsageError } from "../errors.js";
 import type { KnownMatcher } from "../scan/known.js";
 import { wipe } from "../secure/buffers.js";
-import { VaultService } from "../vault/service.js";
 import { info } from "./output.js";
 import { enclaveVersion } from "./version.js";
 
@@ -69,8 +69,7 @@ export function registerScanCommand(program: Command): void {
       const maxFileBytes = o.maxFileSize === undefined ? undefined : Number(o.maxFileSize);
       if (maxFileBytes !== undefined && !(Number.isInteger(maxFileBytes) && maxFileBytes > 0))
         throw new UsageError("--max-file-size must be a positive number of bytes");
-      const vault = new VaultService({ notice: info });
-      const config = loadConfig(vault.paths.configFile);
+      const config = loadConfig(resolvePaths(process.env).configFile);
       const [{ scan }, { RULES }, report] = await Promise.all([
         import("../scan/scanner.js"),
         import("../scan/rules.js"),
@@ -81,7 +80,8 @@ export function registerScanCommand(program: Command): void {
       let known: KnownMatcher | undefined;
       if (o.known) {
         const { KnownMatcher } = await import("../scan/known.js");
-        const secrets = await vault.allSecrets(); // exit 6 when locked
+        const { VaultService } = await import("../vault/service.js");
+        const secrets = await new VaultService({ notice: info }).allSecrets(); // exit 6 when locked
         known = new KnownMatcher(secrets);
         for (const s of secrets) wipe(s.value);
         if (known.tooShort.length)

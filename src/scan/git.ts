@@ -33,17 +33,35 @@ export function isGitRepo(dir: string): boolean {
 
 /**
  * Tracked and untracked-but-not-ignored files under `dir`, relative to it; undefined when `dir`
- * is not in a git work tree (one git process either way).
+ * is not in a git work tree (or there is no git). Asynchronous: git lists while the caller gets
+ * ready.
  */
-export function listGitFiles(dir: string): string[] | undefined {
-  const r = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-    cwd: dir,
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
+export function listGitFiles(dir: string): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+        cwd: dir,
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    const out: Buffer[] = [];
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.on("error", () => resolve(undefined)); // no git: walk the folder
+    child.on("close", (code) =>
+      resolve(
+        code === 0
+          ? Buffer.concat(out)
+              .toString("utf8")
+              .split("\0")
+              .filter((p) => p !== "")
+          : undefined,
+      ),
+    );
   });
-  // Not a work tree (no repository, a bare one, inside .git), or no git at all: walk the folder.
-  if (r.error || r.status !== 0) return undefined;
-  return r.stdout.split("\0").filter((p) => p !== "");
 }
 
 /**

@@ -262,8 +262,11 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       !opts.known && (opts.rules ?? RULES) === RULES && wantHelper(opts.parallel)
         ? startHelper(opts.root, max)
         : undefined;
+    // git lists the files while this thread compiles the detector.
+    const listing = listGitFiles(opts.root);
+    detector.buffer(0);
     const ignore = await exclusions(opts.exclude);
-    const files = listGitFiles(opts.root) ?? walkFiles(opts.root);
+    const files = (await listing) ?? walkFiles(opts.root);
     const wanted = ignore ? files.filter((p) => !ignore(p)) : files;
     const outcomes = await scanTree(
       opts,
