@@ -49,6 +49,13 @@ function recompile(pattern: RegExp, add: string): RegExp {
 const hasSecretGroup = (pattern: RegExp): boolean => pattern.source.includes("(?<secret>");
 const LF = 10;
 
+/**
+ * b[start, end) as a string, one character per byte: Buffer's own latin1Slice, without the
+ * argument handling of toString (it runs for every candidate).
+ */
+const latin1 = (b: Buffer, start: number, end: number): string =>
+  (b as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+
 interface Candidate {
   rule: Rule;
   order: number;
@@ -245,12 +252,12 @@ class Engine {
         if (span === "line") {
           base = Math.max(lo, b.lastIndexOf(LF, at) + 1);
           const eol = b.indexOf(LF, at);
-          view = b.toString("latin1", base, eol < 0 || eol > hi ? hi : eol);
+          view = latin1(b, base, eol < 0 || eol > hi ? hi : eol);
         } else if (span) {
           base = Math.max(lo, at - span.before);
-          view = b.toString("latin1", base, Math.min(hi, at + span.after));
+          view = latin1(b, base, Math.min(hi, at + span.after));
         } else {
-          text ??= b.toString("latin1", lo, hi);
+          text ??= latin1(b, lo, hi);
           view = text;
         }
         const re = a.probe;
@@ -279,12 +286,12 @@ class Engine {
       }
     }
     if (this.unanchored.length > 0) {
-      const t = text ?? b.toString("latin1", lo, hi);
+      const t = text ?? latin1(b, lo, hi);
       text = t;
       this.unanchoredCandidates(t, candidates);
     }
     if (candidates.length === 0) return [];
-    return finish(text ?? b.toString("latin1", lo, hi), dedupe(candidates));
+    return finish(text ?? latin1(b, lo, hi), dedupe(candidates));
   }
 
   /**
