@@ -75,6 +75,7 @@ interface Anchored {
   /** sticky with indices: where the secret is (only for accepted matches) */
   locate: RegExp | undefined;
   guard: Guard | undefined;
+  dismiss: Rule["dismiss"];
   span: Rule["span"];
   /** per text: where the last match ended, and the last anchor tried */
   lastEnd: number;
@@ -149,6 +150,7 @@ class Engine {
           probe: sticky,
           locate: hasSecretGroup(rule.pattern) ? recompile(rule.pattern, "yd") : undefined,
           guard: rule.guard,
+          dismiss: rule.dismiss,
           span: rule.span,
           lastEnd: 0,
           lastAt: -1,
@@ -193,6 +195,13 @@ class Engine {
   get finder(): LiteralFinder {
     this.finderInstance ??= literalFinder(this.needles);
     return this.finderInstance;
+  }
+
+  /** Whether hits[from, count) has an anchor of rule `a` before position `end`. */
+  private laterAnchor(a: Anchored, hits: Uint32Array, from: number, count: number, end: number): boolean {
+    for (let k = from; k < count && hits[2 * k]! < end; k++)
+      if (this.needleRule[hits[2 * k + 1]!] === a) return true;
+    return false;
   }
 
   /** The keywords (lowercase) that occur in `text`, case-insensitively. */
@@ -243,7 +252,14 @@ class Engine {
         // As a global regex would: no match starts inside the previous one; each place tried once.
         if (at < a.lastEnd || at === a.lastAt) continue;
         a.lastAt = at;
-        if (a.guard && !a.guard(b, at, at + this.needles[id]!.text.length, lo, hi)) continue;
+        const after = at + this.needles[id]!.text.length;
+        if (a.guard && !a.guard(b, at, after, lo, hi)) continue;
+        if (a.dismiss) {
+          const end = a.dismiss(b, at, after, lo, hi);
+          // Nothing here would be reported; skip the regex if no other anchor of the rule comes
+          // before `end` (a match here would have hidden it, and nothing tells whether one exists).
+          if (end >= 0 && !this.laterAnchor(a, hits, k + 1, count, end)) continue;
+        }
         // The regex runs on `view`, the text from `base`: the span around the anchor when the
         // rule has one and the whole text is not decoded yet, else the whole text.
         let view: string;

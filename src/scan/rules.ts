@@ -24,7 +24,7 @@ import type { Step } from "./teddy.js";
  * A necessary condition for a match at an anchor, on the latin1 bytes of the text b[lo, hi): the
  * anchor occupies b[at, after). False only where the pattern cannot match at `at`.
  */
-export type Guard = (b: Uint8Array, at: number, after: number, lo: number, hi: number) => boolean;
+export type Guard<T = boolean> = (b: Uint8Array, at: number, after: number, lo: number, hi: number) => T;
 
 export interface Rule {
   id: string;
@@ -44,6 +44,14 @@ export interface Rule {
   after?: Step[];
   /** With anchors: a cheap check at each anchor before the regex runs there (speed). */
   guard?: Guard;
+  /**
+   * With anchors, after the guard: where it can tell on the bytes that no match starting at the
+   * anchor would be reported (the pattern fails there, or `validate` turns its secret down), the
+   * end of the longest match that could start there; else -1. The detector then skips the regex
+   * at this anchor — if no other anchor of the rule comes before that end, since a match would
+   * have hidden it (speed).
+   */
+  dismiss?: Guard<number>;
   /**
    * With anchors: the pattern reads nothing (lookarounds included) more than `before` characters
    * before an anchor or `after` characters from it, so it can run on that span alone rather than
@@ -300,9 +308,11 @@ const BASE64 = byteClass(/[A-Za-z0-9/+]/);
 const ENV_NAME = byteClass(/[A-Za-z0-9_.]/);
 const URL_PART = byteClass(/[^\s:@/?#"'`<>\\]/);
 const ALNUM = byteClass(/[A-Za-z0-9]/);
+const OPERATOR = byteClass(/[:=]/);
+const OPERATOR_MORE = byteClass(/[=>]/);
 const BLANKS = byteClass(/[ \t]/);
 const URL_BASE64 = byteClass(/[A-Za-z0-9_-]/);
-const [DASH, LF, CR] = [45, 10, 13];
+const [DASH, LF, CR, DOLLAR, BRACE] = [45, 10, 13, 36, 123];
 
 /** Where a run of at most `max` bytes of `cls` starting at i ends. */
 function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number): number {
@@ -310,6 +320,27 @@ function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number
   while (i < stop && cls[b[i]!] === 1) i++;
   return i;
 }
+
+/**
+ * generic-secret: a value that is a template (holds "${") is always turned down (see
+ * genericRejection), and one longer than 256 never matches. Finds the value as its steps do: the
+ * rest of the name, a quote, spaces, the operator, spaces, the opening quote.
+ */
+const genericSecretDismiss: Guard<number> = (b, _at, after, _lo, hi) => {
+  let i = skip(b, after, hi, NAME_PART, 10);
+  if (i < hi && QUOTE[b[i]!] === 1) i++;
+  i = skip(b, i, hi, SPACE, 5);
+  if (i >= hi || OPERATOR[b[i]!] !== 1) return -1;
+  i = skip(b, i + 1, hi, OPERATOR_MORE, 2);
+  i = skip(b, i, hi, SPACE, 5);
+  if (i >= hi || QUOTE[b[i]!] !== 1) return -1;
+  const value = i + 1;
+  const end = skip(b, value, hi, ASSIGNED_VALUE, 257);
+  const longest = Math.min(end, value + 256) + 1; // the closing quote
+  if (end - value > 256) return longest;
+  for (let k = value; k + 1 < end; k++) if (b[k] === DOLLAR && b[k + 1] === BRACE) return longest;
+  return -1;
+};
 
 /** Backwards from i (exclusive) over `cls`: where the run starts. */
 function skipBack(b: Uint8Array, i: number, lo: number, cls: Uint8Array): number {
@@ -363,8 +394,6 @@ const KEYWORDS = ["key", "secret", "token", "passw", "pwd"];
 // Steps: what the text right after an anchor must hold (checked by the literal finder).
 
 const step = (bytes: Uint8Array, min: number, max: number, open = false): Step => ({ bytes, min, max, open });
-const OPERATOR = byteClass(/[:=]/);
-const OPERATOR_MORE = byteClass(/[=>]/);
 const EQUALS_SIGN = byteClass(/=/);
 const COLON_SIGN = byteClass(/:/);
 const AT_SIGN = byteClass(/@/);
@@ -666,6 +695,7 @@ export const RULES: Rule[] = [
       /(?:(?<!pub(?:lic)?[_.-]?)key|secret|(?<!(?:continuation|next|page|pagination|sync|cancellation|idempotency|csrf|xsrf)[_.-]?)token|passw(?:or)?d|pwd)(?:s|[_.-]?(?:key|secret|token|value|base|str|string|b64|base64|hex|raw|\d{1,2}))?["'`]?\s{0,5}(?::=|=>|:|={1,3})\s{0,5}(?<q>["'`])(?<secret>[^"'`\s\\]{16,256})\k<q>/gi,
     anchors: KEYWORDS,
     after: GENERIC_SECRET_AFTER,
+    dismiss: genericSecretDismiss,
     // Lookbehinds reach 13 characters back ("cancellation_"); a match is at most 287 characters
     // ("password", "_base64", a quote, 5 spaces, "===", 5 spaces, a quoted value of 256).
     span: { before: 16, after: 320 },

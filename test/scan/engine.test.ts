@@ -15,8 +15,8 @@ import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
 
-/** The rules with every candidate accepted: raw matches decide. */
-const UNVALIDATED: Rule[] = RULES.map(({ validate: _validate, ...r }) => r);
+/** The rules with every candidate accepted: raw matches decide (and `dismiss`, which relies on validate, goes too). */
+const UNVALIDATED: Rule[] = RULES.map(({ validate: _validate, dismiss: _dismiss, ...r }) => r);
 
 /** mulberry32: the same sequence on every run. */
 function rng(seed: number): () => number {
@@ -170,6 +170,27 @@ test("text at the patterns' bounds (spaces, name lengths, value lengths, line pr
     const text = nearBounds(random);
     same(UNVALIDATED, text, `bounds ${n}: ${JSON.stringify(text)}`);
   }
+});
+
+test("templates (skipped without running the regex) next to real values: the same findings", () => {
+  const random = rng(19);
+  const real = (n: number) =>
+    Array.from(
+      { length: n },
+      () => "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"[Math.floor(random() * 56)],
+    ).join("");
+  const tpl = ["$", "{"].join("");
+  const texts = [
+    `const apiKey = \`${tpl}prefix}${real(20)}\`;\nconst secretToken = "${real(24)}";`,
+    `secret_key = '${tpl}a}${real(16)}' token: "${real(30)}"`,
+    `key = "${real(8)}${tpl}x}${real(8)}" password = '${real(20)}'`,
+    `token = "${tpl}${real(300)}"\napi_key = "${real(20)}"`,
+    `apiKey = \`${real(257)}\` key = '${real(256)}'`,
+    `KEY = '${tpl}x}token:"${real(20)}"'`,
+    `passwordKey := "${tpl}a}${real(18)}"; tokenKey := "${real(18)}"`,
+    `api_key = "${real(6)}$${real(12)}" secret = '${real(10)}{${real(10)}'`,
+  ];
+  for (const text of texts) same(RULES, text, text);
 });
 
 test("long lines, long texts and a private key body near its 65,536 limit", () => {
