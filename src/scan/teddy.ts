@@ -62,9 +62,8 @@ export interface LiteralFinder {
   readonly hits: Uint32Array;
 }
 
-/** Positions scanned per call: bounds the output area (16 needles at most at one position). */
-const BLOCK = 1 << 16;
-const MAX_HITS = BLOCK * 16;
+/** Hits one call can report: each call scans a block of positions short enough for every needle to be found at every one. */
+const MAX_HITS = 1 << 18;
 /** Bytes after the text that the finder may read: the last step of 16, 2 more, then a literal. */
 const PAD = 64;
 const MAX_LITERAL = 32;
@@ -715,6 +714,8 @@ class WasmFinder implements LiteralFinder {
   private view: Buffer;
   private out: Uint32Array;
   private readonly lengths: number[];
+  /** Positions scanned per call. */
+  private readonly block: number;
   hits: Uint32Array = new Uint32Array(1024);
 
   constructor(module: WebAssembly.Module, needles: Needle[]) {
@@ -730,6 +731,8 @@ class WasmFinder implements LiteralFinder {
     if (lits.length > MAX_LITERALS || needles.length > MAX_NEEDLES)
       throw new Error("too many needles for the finder");
     this.lengths = needles.map((n) => n.text.length);
+    // Every needle could be found at every position of a block: the output area must hold that.
+    this.block = Math.max(16, Math.floor(MAX_HITS / needles.length / 16) * 16);
     const mem = this.view;
     let listAt = 0;
     buckets(lits).forEach((ids, bucket) => {
@@ -806,8 +809,8 @@ class WasmFinder implements LiteralFinder {
 
   find(start: number, end: number, limit: number): number {
     let count = 0;
-    for (let at = start; at < end; at += BLOCK) {
-      const n = this.run(HEAP + at, HEAP + Math.min(at + BLOCK, end), OUT, HEAP + limit);
+    for (let at = start; at < end; at += this.block) {
+      const n = this.run(HEAP + at, HEAP + Math.min(at + this.block, end), OUT, HEAP + limit);
       if ((count + n) * 2 > this.hits.length) {
         const bigger = new Uint32Array(Math.max(this.hits.length * 2, (count + n) * 2));
         bigger.set(this.hits.subarray(0, count * 2));

@@ -365,6 +365,16 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
   run("secretabcdefg", 0, 13, 13);
 });
 
+test("the literal finder: 200 needles on one literal, found at every position of a long text", () => {
+  const needles: Needle[] = Array.from({ length: 200 }, () => ({ text: "aaa", ignoreCase: false }));
+  const text = "a".repeat(50_002);
+  const f = literalFinder(needles);
+  f.arena(text.length).write(text, 0, "latin1");
+  const n = f.find(0, text.length, text.length);
+  assert.equal(n, 50_000 * 200);
+  for (let k = 0; k < n; k += 9973) assert.equal(f.hits[2 * k], Math.floor(k / 200));
+});
+
 test("Detector over bytes: the same findings as detectInText on the latin1 text, buffer reused", () => {
   const d = new Detector();
   for (const text of corpus) {
