@@ -47,6 +47,10 @@ function recompile(pattern: RegExp, add: string): RegExp {
 }
 
 const hasSecretGroup = (pattern: RegExp): boolean => pattern.source.includes("(?<secret>");
+
+/** An anchor the literal finder can take (3 to 32 latin1 characters); a rule with others runs unanchored. */
+const usableAnchor = (a: string): boolean =>
+  a.length >= 3 && a.length <= 32 && Array.from(a).every((c) => c.charCodeAt(0) <= 0xff);
 const LF = 10;
 
 /**
@@ -141,7 +145,7 @@ class Engine {
     }));
     rules.forEach((rule, order) => {
       const generic = isGenericRule(rule);
-      if (rule.anchors && rule.anchors.length > 0) {
+      if (rule.anchors && rule.anchors.length > 0 && rule.anchors.every(usableAnchor)) {
         const sticky = recompile(rule.pattern, "y");
         const a: Anchored = {
           rule,

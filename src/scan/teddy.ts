@@ -729,7 +729,7 @@ class WasmFinder implements LiteralFinder {
     this.out = new Uint32Array(this.memory.buffer, OUT, MAX_HITS * 2);
     const lits = literalsOf(needles);
     if (lits.length > MAX_LITERALS || needles.length > MAX_NEEDLES)
-      throw new Error("too many needles for the finder");
+      throw new RangeError("too many needles for the finder");
     this.lengths = needles.map((n) => n.text.length);
     // Every needle could be found at every position of a block: the output area must hold that.
     this.block = Math.max(16, Math.floor(MAX_HITS / needles.length / 16) * 16);
@@ -755,7 +755,7 @@ class WasmFinder implements LiteralFinder {
       let i = classes.indexOf(bytes);
       if (i < 0) {
         i = classes.push(bytes) - 1;
-        if (i >= MAX_CLASSES) throw new Error("too many step classes for the finder");
+        if (i >= MAX_CLASSES) throw new RangeError("too many step classes for the finder");
         mem.set(bytes, CLASSES + i * 256);
       }
       return i;
@@ -783,7 +783,7 @@ class WasmFinder implements LiteralFinder {
         mem.writeUInt16LE(steps ? programAt : 0, ENTRIES + entry * 4 + 2);
         entry++;
         if (!steps) continue;
-        if (programAt + 1 + steps.length * 4 > CLASSES) throw new Error("too many steps for the finder");
+        if (programAt + 1 + steps.length * 4 > CLASSES) throw new RangeError("too many steps for the finder");
         mem[programAt++] = steps.length;
         for (const step of steps) {
           mem[programAt] = classIndex(step.bytes);
@@ -794,7 +794,7 @@ class WasmFinder implements LiteralFinder {
         }
       }
     });
-    if (bytesAt > ENTRIES || entry > 255) throw new Error("too many literals for the finder");
+    if (bytesAt > ENTRIES || entry > 255) throw new RangeError("too many literals for the finder");
   }
 
   arena(bytes: number): Buffer {
@@ -901,5 +901,12 @@ export function findNeedles(
 /** A finder for `needles`: WebAssembly where available (`prefer: "js"` forces the fallback, for tests). */
 export function literalFinder(needles: Needle[], prefer: "wasm" | "js" = "wasm"): LiteralFinder {
   const module = prefer === "wasm" ? teddy() : null;
-  return module ? new WasmFinder(module, needles) : new JsFinder(needles);
+  if (module)
+    try {
+      return new WasmFinder(module, needles);
+    } catch (e) {
+      // More needles, literals or steps than its memory layout holds: the same search in JavaScript.
+      if (!(e instanceof RangeError)) throw e;
+    }
+  return new JsFinder(needles);
 }

@@ -375,6 +375,37 @@ test("the literal finder: 200 needles on one literal, found at every position of
   for (let k = 0; k < n; k += 9973) assert.equal(f.hits[2 * k], Math.floor(k / 200));
 });
 
+test("rule sets beyond the finder's limits still work: 70 literals (JavaScript finder), a 2-character anchor (no anchors)", () => {
+  const many: Rule[] = Array.from({ length: 70 }, (_, i) => ({
+    id: `many-${i}`,
+    title: "t",
+    description: "t",
+    pattern: new RegExp(`L${i}X(?<secret>\\d{4})`, "g"),
+    anchors: [`L${i}X`],
+    example: "",
+  }));
+  const text = "L3X1234 L69X5678 L70X0000";
+  assert.deepEqual(
+    detectInText(text, many).map((f) => [f.ruleId, f.secret]),
+    [
+      ["many-3", "1234"],
+      ["many-69", "5678"],
+    ],
+  );
+  const short: Rule = {
+    id: "short",
+    title: "t",
+    description: "t",
+    pattern: /QZ(?<secret>\d{4})/g,
+    anchors: ["QZ"],
+    example: "",
+  };
+  assert.deepEqual(
+    detectInText("a QZ1234", [short]).map((f) => f.secret),
+    ["1234"],
+  );
+});
+
 test("Detector over bytes: the same findings as detectInText on the latin1 text, buffer reused", () => {
   const d = new Detector();
   for (const text of corpus) {
