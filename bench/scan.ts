@@ -2,7 +2,9 @@
  * Scan benchmark: `enclave scan` against git-secrets (Debian's package) on the same data in the
  * same run — a working tree of generated source (~75 MB), a git history of 10,000+ commits built
  * with `git fast-import`, and the labelled corpus (test/scan/corpus) for recall and precision.
- * Everything is timed as a user sees it: wall clock, spawn to exit.
+ * Everything is timed as a user sees it: wall clock, spawn to exit. For context it also prints
+ * enclave's fixed cost (`enclave --version`: node's start-up and the CLI's modules) and its own
+ * scan time (stats.ms); the targets compare wall times only.
  *
  *   npm run bench:scan
  *     BENCH_REPS=N          timed repetitions per tool (default 3)
