@@ -373,7 +373,11 @@ export class Detector {
     this.engine = engineFor(rules);
   }
 
-  /** Where to put `n` bytes of text; valid until the next call, and it starts with the bytes of the last one. */
+  /**
+   * Where to put `n` bytes of text; valid until the next call, and it starts with the bytes of the
+   * last one. Detectors (and detectInText) for one rules array share this buffer: use it and
+   * detect before another of them runs.
+   */
   buffer(n: number): Buffer {
     this.arena = this.engine.finder.arena(n);
     return this.arena;
