@@ -68,9 +68,8 @@ export function findingsIn(
 ): Finding[] {
   if (raw.length === 0 && matches.length === 0) return [];
   const starts = lineStarts(content);
-  /** Columns are reported in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. */
-  const utf16Column = (line: number, byteColumn: number) =>
-    content.toString("utf8", starts[line - 1]!, starts[line - 1]! + byteColumn - 1).length + 1;
+  const rawColumns = new Utf16Columns(content, starts);
+  const knownColumns = new Utf16Columns(content, starts);
   const findings: Finding[] = [];
   for (const f of raw) {
     if (matches.length > 0) {
@@ -81,20 +80,25 @@ export function findingsIn(
       ruleId: f.ruleId,
       path,
       line: f.line,
-      column: utf16Column(f.line, f.column),
+      column: rawColumns.at(f.line, f.column),
       redacted: redact(f.secret),
       fingerprint: fingerprint(f.ruleId, f.secret, path),
     });
   }
+  const allowed = new Map<number, boolean>();
   for (const m of matches) {
     const { line, column } = positionOf(starts, m.offset);
-    const lineText = content.toString("latin1", starts[line - 1]!, starts[line] ?? content.length);
-    if (lineText.includes(ALLOW_MARK)) continue;
+    let allow = allowed.get(line);
+    if (allow === undefined) {
+      allow = content.subarray(starts[line - 1]!, starts[line] ?? content.length).includes(ALLOW_MARK);
+      allowed.set(line, allow);
+    }
+    if (allow) continue;
     findings.push({
       ruleId: "known-secret",
       path,
       line,
-      column: utf16Column(line, column),
+      column: knownColumns.at(line, column),
       redacted: "",
       fingerprint: fingerprint("known-secret", `${m.name}\0${m.encoding}`, path),
       secretName: m.name,
@@ -143,6 +147,38 @@ export function readFile(detector: Detector, abs: string, max: number): Read {
     return "unreadable";
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Columns in UTF-16 units of the UTF-8 text (SARIF's default), not bytes. Asked in increasing
+ * order along a line, it decodes only what lies between one column and the next, not the line
+ * from its start each time (many findings on one long minified line were quadratic).
+ */
+class Utf16Columns {
+  private line = -1;
+  private byte = 0;
+  private units = 0;
+
+  constructor(
+    private readonly content: Buffer,
+    private readonly starts: number[],
+  ) {}
+
+  /** The 1-based UTF-16 column of 1-based byte column `byteColumn` on 1-based `line`. */
+  at(line: number, byteColumn: number): number {
+    const start = this.starts[line - 1]!;
+    const to = start + byteColumn - 1;
+    // Go on from the last column only on the same line, forwards, from a character boundary
+    // (not a UTF-8 continuation byte), where decoding in two pieces counts as decoding in one.
+    if (line !== this.line || to < this.byte || (this.content[this.byte]! & 0xc0) === 0x80) {
+      this.line = line;
+      this.byte = start;
+      this.units = 0;
+    }
+    this.units += this.content.toString("utf8", this.byte, to).length;
+    this.byte = to;
+    return this.units + 1;
   }
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type ScanResult, scan } from "../../src/scan/scanner.js";
+import { type ScanResult, scan, scanContent } from "../../src/scan/scanner.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const root = mkdtempSync(join(tmpdir(), "enclave-scan-threads-"));
@@ -101,6 +101,27 @@ test("a submodule (a folder git lists as a path) is left out, not counted as unr
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("columns (UTF-16 units) of many findings on one long line with non-ASCII text between them", () => {
+  let seed = 42;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  const random = Array.from({ length: 400 }, () =>
+    Array.from({ length: 24 }, () => alphabet[Math.floor(next() * alphabet.length)]).join(""),
+  );
+  const line = random.map((v, i) => `${"é€😀".slice(0, 1 + (i % 4))} api_key="${v}";`).join(" ");
+  const text = `first line é\n${line}\n`;
+  const found = scanContent(Buffer.from(text, "utf8"), "x.js", {});
+  assert.ok(found.length > 350, `findings: ${found.length}`);
+  for (const f of found) {
+    assert.equal(f.line, 2);
+    const value = random.find((v) => f.redacted === `${v.slice(0, 3)}…${v.slice(-3)}`)!;
+    assert.equal(f.column, line.indexOf(value) + 1, value);
   }
 });
 
