@@ -401,27 +401,45 @@ export class Detector {
 
 function dedupe(candidates: Candidate[]): Candidate[] {
   candidates.sort((a, b) => a.start - b.start || Number(a.generic) - Number(b.generic) || a.order - b.order);
-  const specific = candidates.filter((c) => !c.generic);
+  const specific = new Specific(candidates.filter((c) => !c.generic));
   const kept: Candidate[] = [];
   let previous: Candidate | undefined;
   for (const c of candidates) {
     // Same secret at the same place from two rules: the first in sort order (specific, then listed first).
     if (previous && previous.start === c.start && previous.secret === c.secret) continue;
-    if (c.generic && overlapsAny(c, specific)) continue;
+    if (c.generic && specific.overlaps(c)) continue;
     kept.push(c);
     previous = c;
   }
   return kept;
 }
 
-/** `sorted` is ordered by start; few specific findings per text, so a scan is fine. */
-function overlapsAny(c: Candidate, sorted: Candidate[]): boolean {
-  for (const s of sorted) {
-    if (s.start >= c.end) break;
-    if (s.end > c.start) return true;
+/** The specific candidates, ordered by start: does one overlap a given span? In log time. */
+class Specific {
+  /** maxEnd[k]: the furthest end among sorted[0..k] */
+  private readonly maxEnd: number[] = [];
+
+  constructor(private readonly sorted: Candidate[]) {
+    let max = -1;
+    for (const s of sorted) {
+      max = Math.max(max, s.end);
+      this.maxEnd.push(max);
+    }
   }
-  return false;
+
+  overlaps(c: Candidate): boolean {
+    // Those starting before c ends overlap it if one of them ends after c starts.
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]!.start < c.end) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.maxEnd[lo - 1]! > c.start;
+  }
 }
+
 /** Offsets at which each line starts, computed on the first finding only. */
 class Lines {
   private starts: number[] | undefined;

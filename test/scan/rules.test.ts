@@ -238,4 +238,20 @@ test("de-duplication: one secret found by two rules is reported once, by the spe
     detectInText(t).map((f: RawFinding) => [f.ruleId, f.column]);
   assert.deepEqual(found(`api_key = "${token}"`), [["github-token", 12]]);
   assert.deepEqual(found(`https://x:${token}@github.com`), [["github-token", 11]]);
+  // A generic finding inside a long specific one (a private key block) is dropped, even past a
+  // shorter specific finding that ends before it; one after the block is kept.
+  const pem = RULES.find((r) => r.id === "private-key")!.example;
+  const akia = RULES.find((r) => r.id === "aws-access-key-id")!.example;
+  const lines = pem.split("\n");
+  const inside = [lines[0], `id ${akia}`, 'api_key = "Zx8Kq2Lm9Np3Rt7VwYb5Cd6E"', ...lines.slice(1)].join(
+    "\n",
+  );
+  assert.deepEqual(
+    detectInText(`${inside}\nsecret_key = "Qw3Er5Ty7Ui9Op1As2Df4Gh6J"\n`).map((f) => [f.ruleId, f.line]),
+    [
+      ["private-key", 1],
+      ["aws-access-key-id", 2],
+      ["generic-secret", lines.length + 3],
+    ],
+  );
 });
