@@ -216,14 +216,16 @@ export class EnclaveProxy {
     const started = performance.now();
     const upstream = netConnect({ host, port });
     let status = 200;
+    let connected = false;
     upstream.once("connect", () => {
+      connected = true;
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       if (head.length > 0) upstream.write(head);
       client.pipe(upstream);
       upstream.pipe(client);
     });
     upstream.once("error", (e) => {
-      if (upstream.connecting) {
+      if (!connected) {
         status = 502;
         client.end(
           simpleResponse(

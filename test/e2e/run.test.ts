@@ -268,6 +268,29 @@ http.request({ host: p.hostname, port: p.port, method: "CONNECT", path: "localho
   });
 });
 
+describe("allowed hosts", () => {
+  test("an allowed host that refuses the connection gets 502 naming it", async () => {
+    const r = await sb.run(
+      [
+        "run",
+        "--allow",
+        "127.0.0.1:1",
+        "--sandbox",
+        "none",
+        "--",
+        "curl",
+        "-sS",
+        "-w",
+        "%{http_connect}",
+        "https://127.0.0.1:1/",
+      ],
+      { cwd: work },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout.toString(), /502$/);
+  });
+});
+
 describe("upstream verification", () => {
   test("an upstream the proxy cannot verify gets no request and no credential: 502 that says what to do", async () => {
     const n = received();
