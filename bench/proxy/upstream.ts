@@ -9,15 +9,10 @@
  * request it completed arrived with the injected value, so a broken injection path cannot pass
  * for a fast one.
  */
-import "reflect-metadata";
-import { webcrypto } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+import { makePki } from "../../test/helpers/upstream.js";
 
 export const BODY_BYTES = 1024;
 
@@ -36,47 +31,6 @@ export interface BenchUpstream {
   caFile: string;
   counts: UpstreamCounts;
   stop(): Promise<void>;
-}
-
-async function makePki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  const s = webcrypto.subtle;
-  const caKeys = (await s.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
-  const now = Date.now();
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01",
-    name: "CN=enclave bench upstream CA",
-    notBefore: new Date(now - 3_600_000),
-    notAfter: new Date(now + 86_400_000),
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const leafKeys = (await s.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: "02",
-    subject: "CN=localhost",
-    issuer: ca.subject,
-    notBefore: new Date(now - 3_600_000),
-    notAfter: new Date(now + 86_400_000),
-    signingKey: caKeys.privateKey,
-    publicKey: leafKeys.publicKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([
-        { type: "dns", value: "localhost" },
-        { type: "ip", value: "127.0.0.1" },
-      ]),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const pkcs8 = Buffer.from(await s.exportKey("pkcs8", leafKeys.privateKey)).toString("base64");
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{64}/g, "$&\n")}\n-----END PRIVATE KEY-----\n`;
-  return { caPem: ca.toString("pem"), certPem: leaf.toString("pem"), keyPem };
 }
 
 /** Start the upstream; `expectedAuthorization` is the whole header value the proxies must inject. */

@@ -6,10 +6,10 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import type { Grant, GrantHeader } from "../providers/grant.js";
 import { VaultService } from "../vault/service.js";
+import { collect } from "./options.js";
 import { info, printJson, table } from "./output.js";
 import { autoPush } from "./sync.js";
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 const REPLACE_HELP = "replace an existing grant of that name";
 const PUSH_HELP = "push the vault to its remote afterwards";
 

@@ -6,9 +6,8 @@ import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { VaultService } from "../vault/service.js";
+import { collect } from "./options.js";
 import { info } from "./output.js";
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function readCaFile(file: string): string {
   let text: string;

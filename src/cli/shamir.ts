@@ -22,6 +22,7 @@ import { assertSecretSize, assertSplitParameters, MAX_SHARES, ShareError } from 
 import { assertValidName } from "../vault/names.js";
 import { VaultService } from "../vault/service.js";
 import { readAllStdin, readFileForSecret } from "./input.js";
+import { collect } from "./options.js";
 import { info } from "./output.js";
 import { readHidden, stdinIsTerminal } from "./prompt.js";
 
@@ -30,10 +31,6 @@ const service = () => new VaultService({ notice: info });
 function wholeNumber(value: string, flag: string): number {
   if (!/^\d{1,3}$/.test(value)) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
   return Number(value);
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 function writeOut(b: Buffer): Promise<void> {

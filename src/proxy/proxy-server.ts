@@ -67,7 +67,7 @@ interface Target {
 }
 
 /** Connection-level headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-authorization",
@@ -77,7 +77,7 @@ const HOP_BY_HOP = [
   "trailer",
   "transfer-encoding",
   "upgrade",
-];
+]);
 
 const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
@@ -539,12 +539,7 @@ function forwardHeaders(
     .split(",")
     .map((s) => s.trim().toLowerCase());
   for (const [name, value] of Object.entries(incoming)) {
-    if (
-      value === undefined ||
-      HOP_BY_HOP.includes(name) ||
-      connectionListed.includes(name) ||
-      replaced.has(name)
-    )
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.includes(name) || replaced.has(name))
       continue;
     out[name] = value;
   }
@@ -563,7 +558,7 @@ function responseHeaders(
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.includes(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
     out[name] = !scrub
       ? value
       : Array.isArray(value)

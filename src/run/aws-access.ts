@@ -44,12 +44,15 @@ export async function prepareAwsAccess(o: {
   notice: (m: string) => void;
 }): Promise<AwsAccess | undefined> {
   if (o.grants.length === 0) return undefined;
-  const [{ AwsSessionBroker }, { handleCredentialRequest }, { awsChildEnv, commandLine, renderAwsConfig }] =
-    await Promise.all([
-      import("../providers/aws/session-broker.js"),
-      import("../providers/aws/endpoint.js"),
-      import("../providers/aws/config-file.js"),
-    ]);
+  const [
+    { AwsSessionBroker },
+    { handleCredentialRequest },
+    { awsChildEnv, credentialProcessLine, renderAwsConfig },
+  ] = await Promise.all([
+    import("../providers/aws/session-broker.js"),
+    import("../providers/aws/endpoint.js"),
+    import("../providers/aws/config-file.js"),
+  ]);
   const token = Buffer.from(randomBytes(32).toString("hex"));
   const tokenFile = join(o.runDir, "aws-token");
   writeFileSync(tokenFile, token, { mode: 0o600 });
@@ -87,14 +90,11 @@ export async function prepareAwsAccess(o: {
       renderAwsConfig({
         profile: `enclave-${name}`,
         region: grant.region,
-        credentialProcess: commandLine([
-          process.execPath,
-          CREDENTIAL_PROCESS_SCRIPT,
-          "--url",
+        credentialProcess: credentialProcessLine(
+          [process.execPath, CREDENTIAL_PROCESS_SCRIPT],
           urlOf(name),
-          "--token-file",
           tokenFile,
-        ]),
+        ),
       }),
     )
     .join("\n");

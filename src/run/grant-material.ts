@@ -98,9 +98,9 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
       });
     } else {
       m.proxyGrants.push(httpGrant(name, g, secretValue, placeholderOf, own, addPair));
-      const first = secretsOfGrant(g)[0]!;
-      if (g.env) setEnv(g.env, placeholderOf(first).toString("latin1"), name);
-      for (const s of secretsOfGrant(g))
+      const secrets = secretsOfGrant(g);
+      if (g.env) setEnv(g.env, placeholderOf(secrets[0]!).toString("latin1"), name);
+      for (const s of secrets)
         m.issued.push({
           grant: name,
           kind: "http",

@@ -40,7 +40,8 @@ export interface Upstream {
   stop(): Promise<void>;
 }
 
-async function makePki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+/** A private CA and a leaf for localhost, 127.0.0.1 and 127.0.0.2 (also the proxy bench's upstream). */
+export async function makePki(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
   const s = webcrypto.subtle;
   const caKeys = (await s.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
   const now = Date.now();

@@ -34,6 +34,11 @@ export function commandLine(args: string[]): string {
     .join(" ");
 }
 
+/** The profile's `credential_process` value: the helper asked for one grant's endpoint. */
+export function credentialProcessLine(command: string[], endpointUrl: string, tokenFile: string): string {
+  return commandLine([...command, "--url", endpointUrl, "--token-file", tokenFile]);
+}
+
 export function renderAwsConfig(opts: {
   profile: string;
   region?: string;
@@ -119,13 +124,7 @@ export function awsChildSetup(opts: {
   const profile = opts.profile ?? "enclave";
   const credentialProcess =
     opts.prefer === "process"
-      ? commandLine([
-          ...opts.credentialProcessCommand,
-          "--url",
-          opts.endpointUrl,
-          "--token-file",
-          opts.tokenFile,
-        ])
+      ? credentialProcessLine(opts.credentialProcessCommand, opts.endpointUrl, opts.tokenFile)
       : undefined;
   return {
     configText: renderAwsConfig({
