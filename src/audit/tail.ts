@@ -2,8 +2,9 @@
  * Where a writer continues the chain: the last intact record of the file, and what to do with an
  * unterminated tail that a crash (or a full disk) left behind.
  */
-import { createHash } from "node:crypto";
+
 import { EnclaveError } from "../errors.js";
+import { sha256Hex } from "../secure/hash.js";
 import { linesBackward } from "./lines.js";
 import { decodeLine, GENESIS } from "./record.js";
 
@@ -49,7 +50,7 @@ export function readChainTail(fd: number, size: number, file: string): ChainTail
     tail.torn = {
       offset: fragment.start,
       length: fragment.bytes.length,
-      sha256: createHash("sha256").update(fragment.bytes).digest("hex"),
+      sha256: sha256Hex(fragment.bytes),
       keep,
     };
     if (keep && d.ok) {

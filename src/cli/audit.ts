@@ -5,20 +5,11 @@
  */
 import type { Command } from "commander";
 import type { AuditRecord } from "../audit/events.js";
-import { followAudit } from "../audit/follow.js";
-import { readAudit } from "../audit/reader.js";
-import { summarizeRuns } from "../audit/runs.js";
-import { type Anchor, verifyAudit } from "../audit/verify.js";
+import type { Anchor } from "../audit/verify.js";
 import { resolvePaths } from "../config/paths.js";
 import { EnclaveError, ExitCode, UsageError } from "../errors.js";
+import { printable } from "../platform/printable.js";
 import { info, printJson, table } from "./output.js";
-
-/** C0, DEL and C1 controls shown as \xNN: a path must not be able to drive the operator's terminal. */
-const printable = (s: string): string =>
-  Array.from(s, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }).join("");
 
 const auditFile = (): string => resolvePaths(process.env).auditFile;
 
@@ -87,6 +78,7 @@ async function follow(file: string, o: { run?: string; json?: boolean }): Promis
   process.once("SIGTERM", stop);
   if (!o.json) process.stdout.write(`${fixedRow(HEADER)}\n`);
   try {
+    const { followAudit } = await import("../audit/follow.js");
     await followAudit(file, {
       run: o.run,
       signal: ac.signal,
@@ -111,6 +103,7 @@ export function registerAuditCommands(program: Command): void {
       if (o.follow) return follow(file, o);
       let unreadable = 0;
       let altered = 0;
+      const { readAudit } = await import("../audit/reader.js");
       const records = readAudit(
         file,
         { run: o.run },
@@ -143,6 +136,7 @@ export function registerAuditCommands(program: Command): void {
       if (o.run !== undefined || o.follow)
         throw new UsageError("audit verify checks the whole log: no --run or --follow");
       const file = auditFile();
+      const { verifyAudit } = await import("../audit/verify.js");
       const r = verifyAudit(file, { anchor: o.anchor ? parseAnchor(o.anchor) : undefined });
       if (o.json) {
         printJson({ file, ...r });
@@ -171,7 +165,12 @@ export function registerAuditCommands(program: Command): void {
     .option("--json", "print as JSON")
     .action(async (o: { json?: boolean }) => {
       const file = auditFile();
-      const runs = summarizeRuns(readAudit(file));
+      // Loaded on use, like every heavy command module: `enclave` start-up does not pay for them.
+      const [{ iterateAudit }, { summarizeRuns }] = await Promise.all([
+        import("../audit/reader.js"),
+        import("../audit/runs.js"),
+      ]);
+      const runs = summarizeRuns(iterateAudit(file));
       if (o.json) return printJson(runs);
       if (runs.length === 0) return info(`no runs recorded yet in ${file}`);
       process.stdout.write(

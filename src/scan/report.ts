@@ -1,5 +1,6 @@
 /** The three output formats of `enclave scan`: text for people, JSON and SARIF 2.1.0 for CI. */
 import type { Log, ReportingDescriptor, Result } from "sarif";
+import { printable } from "../platform/printable.js";
 import type { Finding } from "./findings.js";
 import type { Rule } from "./rules.js";
 import type { ScanResult } from "./scanner.js";
@@ -16,13 +17,6 @@ function what(f: Finding): string {
     ? `the value of vault secret "${f.secretName}"${f.encoding === "raw" ? "" : ` (${f.encoding})`}`
     : `${f.ruleId} ${f.redacted}`;
 }
-
-/** Paths and author names come from the repository: show control characters, never send them. */
-const printable = (s: string | undefined): string =>
-  Array.from(s ?? "", (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }).join("");
 
 export function formatText(r: ScanResult): string {
   const lines = r.findings.map((f) => {
