@@ -5,14 +5,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { EnclaveError } from "../errors.js";
+import { needsSsoLogin } from "../providers/aws/sso.js";
 import { type AwsOptions, credentialProvider, resolveRegion } from "../remote/s3-client.js";
 
-/** Does this credential error mean "log in with `aws sso login`" rather than "misconfigured"? */
-export function needsSsoLogin(e: unknown): boolean {
-  const msg = `${(e as Error)?.name ?? ""} ${(e as Error)?.message ?? ""}`;
-  // Not any "token … invalid": InvalidClientTokenId means wrong static keys, which no login fixes.
-  return /sso|token (is )?expired|UnauthorizedException|refresh.*token/i.test(msg);
-}
+export { needsSsoLogin };
 
 /** The caller's ARN, or a thrown error from the SDK. */
 export async function callerIdentity(

@@ -32,6 +32,7 @@ import { formatDuration } from "../../config/duration.js";
 import { EnclaveError } from "../../errors.js";
 import { parseRoleArn } from "./arn.js";
 import type { AwsGrantConfig } from "./grant.js";
+import { needsSsoLogin } from "./sso.js";
 
 export interface BaseCredentialSource {
   provider: AwsCredentialIdentityProvider;
@@ -243,15 +244,9 @@ export async function assumeRole(
   }
 }
 
-/** Does this error mean "log in again with `aws sso login`"? */
-function looksLikeSso(e: unknown): boolean {
-  const msg = `${(e as Error)?.name ?? ""} ${(e as Error)?.message ?? ""}`;
-  return /\bsso\b|token (is )?expired|UnauthorizedException|refresh.*token/i.test(msg);
-}
-
 function credentialFailure(e: unknown, source: BaseCredentialSource): AwsCredentialError {
   const why = (e as Error)?.message ?? String(e);
-  if (source.profile && looksLikeSso(e))
+  if (source.profile && needsSsoLogin(e))
     return new AwsCredentialError(
       `the IAM Identity Center (SSO) session of profile "${source.profile}" is missing or expired: ` +
         `run \`aws sso login --profile ${source.profile}\` and try again (${why})`,
