@@ -19,6 +19,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { fileURLToPath } from "node:url";
 import { EnclaveError, UsageError } from "../../errors.js";
+import { concatAndWipe } from "../../secure/buffers.js";
 
 export interface CredentialProcessArgs {
   url: string;
@@ -132,9 +133,7 @@ function fetchCredentials(url: URL, token: Buffer): Promise<{ status: number; bo
           chunks.push(c);
         });
         res.on("end", () => {
-          const body = Buffer.concat(chunks);
-          for (const c of chunks) c.fill(0);
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body: concatAndWipe(chunks) });
         });
         res.on("error", reject);
       },
