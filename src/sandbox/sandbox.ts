@@ -9,7 +9,7 @@
  * forwards signals to that process: they reach the command, and the command's exit status comes
  * back as the spawned process's (128+N if signal N killed it). See docs/sandbox.md.
  */
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { endianness } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { EnclavePaths } from "../config/paths.js";
@@ -207,8 +207,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
   for (const p of req.hide) {
     let r: string;
     try {
-      lstatSync(p);
-      r = realpathSync(p);
+      r = realpathSync(p); // throws for a missing path and a dangling link alike
     } catch {
       continue;
     }
@@ -216,8 +215,9 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
     hidden.set(r, statSync(r).isDirectory());
   }
   const bound = [cwd, ...writable, ...readable, runDir];
+  const hiddenPaths = [...hidden.keys()];
   const outermost = [...hidden.entries()]
-    .filter(([p]) => ![...hidden.keys()].some((q) => q !== p && within(p, q)))
+    .filter(([p]) => !hiddenPaths.some((q) => q !== p && within(p, q)))
     .sort(([a], [b]) => (a < b ? -1 : 1));
   for (const w of [cwd, ...writable]) {
     const over = outermost.find(([p]) => within(w, p));
