@@ -15,14 +15,10 @@
  */
 import {
   createServer as createHttpServer,
-  Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import {
   createServer as createNetServer,
   isIP,
@@ -30,19 +26,20 @@ import {
   connect as netConnect,
   type Socket,
 } from "node:net";
-import type { Transform } from "node:stream";
 import { createSecureContext, TLSSocket } from "node:tls";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { AuditEvent } from "../audit/events.js";
-
-type RequestEvent = Extract<AuditEvent, { type: "request" }>;
-
 import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
+import { type BodySink, ClientConnection, simpleResponse } from "./client-connection.js";
+import { Exchange, type ExchangeTarget } from "./exchange.js";
 import { normalizeHost } from "./host-pattern.js";
+import { headerValue, type RequestHead } from "./http1.js";
 import { type Decision, decide, type ProxyGrant, type ProxyPolicy } from "./policy.js";
 import type { Scrubber } from "./scrub.js";
+import { UpstreamPool } from "./upstream-pool.js";
+
+type RequestEvent = Extract<AuditEvent, { type: "request" }>;
 
 export interface ProxyOptions {
   runId: string;
@@ -66,53 +63,22 @@ interface Target {
   grant: ProxyGrant;
 }
 
-/** Connection-level headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-const DECODERS: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  "x-gzip": createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
-
 export class EnclaveProxy {
   readonly counts = { requests: 0, denied: 0 };
-  private readonly front: Server;
-  private readonly mitm: Server;
+  /** Node's HTTP server, only for the local endpoints (the credential broker). */
+  private readonly localServer: Server;
   private readonly listeners: NetServer[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly targets = new WeakMap<Socket, Target>();
-  private readonly httpsAgent: HttpsAgent;
-  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly pool: UpstreamPool;
 
   private localPort: number;
   private closing = false;
 
   constructor(private readonly opts: ProxyOptions) {
     this.localPort = opts.localPort;
-    this.front = createHttpServer((req, res) => this.onPlainRequest(req, res));
-    this.front.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      this.onConnect(req, socket, head).catch((e) => {
-        socket.destroy();
-        this.deny(`internal error: ${(e as Error).message}`, { method: "CONNECT" });
-      });
-    });
-    this.mitm = createHttpServer((req, res) => this.onTlsRequest(req, res));
-    // Nothing secret in these errors; a broken client connection must not end the run.
-    for (const s of [this.front, this.mitm]) s.on("clientError", (_e, sock: Socket) => sock.destroy());
-    this.httpsAgent = new HttpsAgent({
-      keepAlive: true,
+    this.localServer = createHttpServer((req, res) => this.local(req, res));
+    this.localServer.on("clientError", (_e, sock: Socket) => sock.destroy());
+    this.pool = new UpstreamPool({
       // The distribution's roots (what curl and git on this machine trust), not only Node's list.
       // One context for the run: given as `ca`, the ~150 roots would be parsed per connection.
       secureContext: createSecureContext({ ca: [systemRoots(), ...(opts.upstreamCAs ?? [])] }),
@@ -122,12 +88,11 @@ export class EnclaveProxy {
   /** Listen on a Unix socket (the sandbox's way out) or a TCP port on loopback. */
   async listen(where: { path: string } | { port: number; host?: string }): Promise<number | undefined> {
     const server = createNetServer((sock) => {
-      // http.Server turns Nagle off only for sockets it accepts itself: without this, a small
-      // response waits ~40 ms for the client's delayed ACK.
+      // A small response must not wait ~40 ms for the client's delayed ACK.
       sock.setNoDelay(true);
       this.sockets.add(sock);
       sock.on("close", () => this.sockets.delete(sock));
-      this.front.emit("connection", sock);
+      new ClientConnection(sock, (head, raw, conn) => this.onFrontRequest(head, raw, conn));
     });
     this.listeners.push(server);
     await new Promise<void>((resolve, reject) => {
@@ -149,17 +114,15 @@ export class EnclaveProxy {
     this.closing = true;
     for (const l of this.listeners) l.close();
     for (const s of this.sockets) s.destroy();
-    this.httpsAgent.destroy();
-    this.httpAgent.destroy();
-    this.front.close();
-    this.mitm.close();
+    this.pool.destroy();
+    this.localServer.close();
   }
 
   // ── authentication ──────────────────────────────────────────────────────────────────────────
 
-  private authorized(req: IncomingMessage): boolean {
-    const h = req.headers["proxy-authorization"];
-    const m = typeof h === "string" ? /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h) : null;
+  private authorized(head: RequestHead): boolean {
+    const h = headerValue(head.headers, "proxy-authorization");
+    const m = h !== undefined ? /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(h) : null;
     if (!m) return false;
     const decoded = Buffer.from(m[1]!, "base64");
     const colon = decoded.indexOf(0x3a);
@@ -169,29 +132,107 @@ export class EnclaveProxy {
     return ok;
   }
 
+  // ── requests on the proxy's own port: CONNECT, absolute form, local endpoints ───────────────
+
+  private onFrontRequest(head: RequestHead, raw: Buffer, conn: ClientConnection): BodySink | null {
+    if (head.method === "CONNECT") {
+      const rest = conn.takeOver();
+      this.onConnect(head, conn.socket, rest).catch((e) => {
+        conn.socket.destroy();
+        this.deny(`internal error: ${(e as Error).message}`, { method: "CONNECT" });
+      });
+      return null;
+    }
+    if (head.target.startsWith("/")) {
+      this.handToLocal(conn, raw);
+      return null;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(head.target);
+    } catch {
+      this.refuse(conn, 400, "malformed request target", head.method);
+      return null;
+    }
+    const host = normalizeHost(parsed.hostname);
+    const port = parsed.port ? Number(parsed.port) : 80;
+    const path = `${parsed.pathname}${parsed.search}`;
+    if (
+      parsed.protocol === "http:" &&
+      port === this.localPort &&
+      (host === "127.0.0.1" || host === "localhost")
+    ) {
+      this.handToLocal(conn, originFormHead(raw, path));
+      return null;
+    }
+    if (!this.authorized(head)) {
+      this.deny("missing or wrong proxy token", { method: head.method, host, port, path: parsed.pathname });
+      conn.reply(407, "", { close: true, headers: 'Proxy-Authenticate: Basic realm="enclave"\r\n' });
+      return null;
+    }
+    if (parsed.protocol !== "http:") {
+      this.refuse(conn, 400, "only http:// URLs may be proxied without CONNECT", head.method, host, port);
+      return null;
+    }
+    const decision: Decision = decide(this.opts.policy, host, port, "http");
+    if (decision.kind === "deny") {
+      this.refuse(conn, 403, decision.reason, head.method, host, port, parsed.pathname);
+      return null;
+    }
+    if (decision.kind === "inject") {
+      const problem = hostHeaderProblem(head, host, port, 80, "request target");
+      if (problem) {
+        this.refuse(conn, problem.status, problem.reason, head.method, host, port);
+        return null;
+      }
+    }
+    return this.forward(conn, head, {
+      host,
+      port,
+      path,
+      secure: false,
+      inject: decision.kind === "inject" ? decision.grant : null,
+    });
+  }
+
+  /**
+   * Origin-form requests are for the local endpoints, served by node's HTTP server. It reads the
+   * socket's handle directly, so the bytes already read are given to it as a data event.
+   */
+  private handToLocal(conn: ClientConnection, head: Buffer): void {
+    const rest = conn.takeOver();
+    const sock = conn.socket;
+    this.localServer.emit("connection", sock);
+    sock.emit("data", rest.length > 0 ? Buffer.concat([head, rest]) : head);
+    sock.resume();
+  }
+
+  private local(req: IncomingMessage, res: ServerResponse): void {
+    if (this.opts.local?.(req, res)) return;
+    res.writeHead(404, { "Content-Type": "text/plain" }).end("enclave: no such endpoint\n");
+  }
+
   // ── CONNECT ─────────────────────────────────────────────────────────────────────────────────
 
-  private async onConnect(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    socket.on("error", () => undefined);
+  private async onConnect(req: RequestHead, socket: Socket, head: Buffer): Promise<void> {
     if (!this.authorized(req)) {
       this.deny("missing or wrong proxy token", { method: "CONNECT" });
       socket.end(
-        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="enclave"\r\n' +
-          "Content-Length: 0\r\nConnection: close\r\n\r\n",
+        simpleResponse(407, "", { close: true, headers: 'Proxy-Authenticate: Basic realm="enclave"\r\n' }),
       );
       return;
     }
-    const target = parseAuthority(req.url ?? "");
+    const target = parseAuthority(req.target);
     if (!target) {
       this.deny("malformed CONNECT target", { method: "CONNECT" });
-      socket.end(simpleResponse(400, "Bad Request", "CONNECT needs host:port\n"));
+      socket.end(simpleResponse(400, "CONNECT needs host:port\n", { close: true }));
       return;
     }
     const { host, port } = target;
     const decision = decide(this.opts.policy, host, port, "https");
     if (decision.kind === "deny") {
       this.deny(decision.reason, { method: "CONNECT", host, port });
-      socket.end(simpleResponse(403, "Forbidden", `enclave: ${decision.reason}\n`));
+      socket.end(simpleResponse(403, `enclave: ${decision.reason}\n`, { close: true }));
       return;
     }
     if (decision.kind === "pass") {
@@ -207,8 +248,8 @@ export class EnclaveProxy {
       ALPNProtocols: ["http/1.1"],
     });
     tlsSocket.on("error", () => socket.destroy());
-    this.targets.set(tlsSocket, { host, port, grant: decision.grant });
-    this.mitm.emit("connection", tlsSocket);
+    const t: Target = { host, port, grant: decision.grant };
+    new ClientConnection(tlsSocket, (h, _raw, conn) => this.onTlsRequest(t, h, conn));
   }
 
   /** A host that is allowed but not granted: bytes pass untouched, TLS stays end to end. */
@@ -223,6 +264,7 @@ export class EnclaveProxy {
       if (head.length > 0) upstream.write(head);
       client.pipe(upstream);
       upstream.pipe(client);
+      client.resume();
     });
     upstream.once("error", (e) => {
       if (!connected) {
@@ -230,8 +272,8 @@ export class EnclaveProxy {
         client.end(
           simpleResponse(
             502,
-            "Bad Gateway",
             `enclave: cannot reach ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? e.message})\n`,
+            { close: true },
           ),
         );
       } else client.destroy();
@@ -256,198 +298,62 @@ export class EnclaveProxy {
 
   // ── requests inside an injected TLS connection ──────────────────────────────────────────────
 
-  private onTlsRequest(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket as TLSSocket;
-    const t = this.targets.get(socket);
-    if (!t) {
-      res.writeHead(500).end();
-      return;
-    }
-    const path = req.url ?? "/";
-    const problem = mismatch(socket, req, t, path);
+  private onTlsRequest(t: Target, head: RequestHead, conn: ClientConnection): BodySink | null {
+    const problem = mismatch(conn.socket as TLSSocket, head, t);
     if (problem) {
-      this.refuse(res, problem.status, problem.reason, req.method, t.host, t.port, path);
-      return;
+      this.refuse(conn, problem.status, problem.reason, head.method, t.host, t.port, head.target);
+      return null;
     }
-    this.forward(req, res, { ...t, path, secure: true, inject: t.grant });
-  }
-
-  // ── plain HTTP (absolute form) and local endpoints (origin form) ────────────────────────────
-
-  private onPlainRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? "";
-    if (url.startsWith("/")) {
-      this.local(req, res);
-      return;
-    }
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      this.refuse(res, 400, "malformed request target", req.method);
-      return;
-    }
-    const host = normalizeHost(parsed.hostname);
-    const port = parsed.port ? Number(parsed.port) : 80;
-    if (
-      parsed.protocol === "http:" &&
-      port === this.localPort &&
-      (host === "127.0.0.1" || host === "localhost")
-    ) {
-      req.url = `${parsed.pathname}${parsed.search}`;
-      this.local(req, res);
-      return;
-    }
-    if (!this.authorized(req)) {
-      this.deny("missing or wrong proxy token", { method: req.method, host, port, path: parsed.pathname });
-      res.writeHead(407, { "Proxy-Authenticate": 'Basic realm="enclave"', Connection: "close" }).end();
-      return;
-    }
-    if (parsed.protocol !== "http:") {
-      this.refuse(res, 400, `only http:// URLs may be proxied without CONNECT`, req.method, host, port);
-      return;
-    }
-    const decision: Decision = decide(this.opts.policy, host, port, "http");
-    if (decision.kind === "deny") {
-      this.refuse(res, 403, decision.reason, req.method, host, port, parsed.pathname);
-      return;
-    }
-    const hostHeader = parseAuthority(req.headers.host ?? "", 80);
-    if (decision.kind === "inject" && (!hostHeader || hostHeader.host !== host || hostHeader.port !== port)) {
-      this.refuse(
-        res,
-        421,
-        `Host header does not match ${host}:${port}; no credential sent`,
-        req.method,
-        host,
-        port,
-      );
-      return;
-    }
-    this.forward(req, res, {
-      host,
-      port,
-      path: `${parsed.pathname}${parsed.search}`,
-      secure: false,
-      inject: decision.kind === "inject" ? decision.grant : null,
+    return this.forward(conn, head, {
+      host: t.host,
+      port: t.port,
+      path: head.target,
+      secure: true,
+      inject: t.grant,
     });
-  }
-
-  private local(req: IncomingMessage, res: ServerResponse): void {
-    if (this.opts.local?.(req, res)) return;
-    res.writeHead(404, { "Content-Type": "text/plain" }).end("enclave: no such endpoint\n");
   }
 
   // ── forwarding ──────────────────────────────────────────────────────────────────────────────
 
-  private forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    to: { host: string; port: number; path: string; secure: boolean; inject: ProxyGrant | null },
-  ): void {
-    const started = performance.now();
-    const method = req.method ?? "GET";
+  private forward(conn: ClientConnection, head: RequestHead, to: ExchangeTarget): BodySink | null {
+    const method = head.method;
     if (method === "TRACE" || method === "TRACK") {
-      this.refuse(
-        res,
-        405,
-        `${method} is refused: it would echo the injected credential back`,
-        method,
-        to.host,
-        to.port,
-        to.path,
-      );
-      return;
+      const why = `${method} is refused: it would echo the injected credential back`;
+      this.refuse(conn, 405, why, method, to.host, to.port, to.path);
+      return null;
     }
-    if (req.headers.upgrade) {
-      this.refuse(
-        res,
-        501,
-        "protocol upgrades (WebSocket) are not supported through enclave's proxy yet",
-        method,
-        to.host,
-        to.port,
-        to.path,
-      );
-      return;
+    if (headerValue(head.headers, "upgrade") !== undefined) {
+      const why = "protocol upgrades (WebSocket) are not supported through enclave's proxy yet";
+      this.refuse(conn, 501, why, method, to.host, to.port, to.path);
+      return null;
     }
-    const headers = forwardHeaders(req.headers, to.inject);
-    const send = to.secure ? httpsRequest : httpRequest;
-    const upstream = send({
-      host: to.host,
-      port: to.port,
-      method,
-      path: to.path,
-      headers,
-      agent: to.secure ? this.httpsAgent : this.httpAgent,
-      servername: to.secure && !isIP(to.host) ? to.host : undefined,
-    });
-    let bytesOut = 0;
-    req.on("data", (c: Buffer) => (bytesOut += c.length));
-    req.pipe(upstream);
-    const done = (status: number, bytesIn: number) =>
+    const started = performance.now();
+    const env = { pool: this.pool, scrubber: this.opts.scrubber };
+    return new Exchange(env, head, to, conn.socket, (o) => {
+      const failedBeforeHead = o.error !== undefined && o.status === 0;
       this.record({
         method,
         host: to.host,
         port: to.port,
         path: to.path,
-        status,
-        bytesIn,
-        bytesOut,
+        status: failedBeforeHead ? 502 : o.status,
+        bytesIn: o.bytesIn,
+        bytesOut: o.bytesOut,
         started,
         grant: to.inject?.name ?? null,
         mode: to.inject ? "inject" : "http",
       });
-    upstream.on("error", (e) => {
-      const why = upstreamProblem(e as NodeJS.ErrnoException, to.host, to.port);
-      if (!res.headersSent) {
-        res.writeHead(502, { "Content-Type": "text/plain", Connection: "close" }).end(`enclave: ${why}\n`);
-        done(502, 0);
-      } else res.destroy();
-    });
-    upstream.on("response", (up) => {
-      const outHeaders = responseHeaders(up.headers, this.opts.scrubber, to.inject !== null);
-      const decode = to.inject
-        ? DECODERS[String(up.headers["content-encoding"] ?? "").toLowerCase()]
-        : undefined;
-      if (decode) {
-        delete outHeaders["content-encoding"];
-        delete outHeaders["content-length"];
-      }
-      res.writeHead(up.statusCode ?? 502, outHeaders);
-      let bytesIn = 0;
-      up.on("data", (c: Buffer) => (bytesIn += c.length));
-      const stages: NodeJS.ReadWriteStream[] = [];
-      if (decode) stages.push(decode());
-      if (to.inject) stages.push(this.opts.scrubber.stream());
-      // Plain pipes, not stream.pipeline: on Node 20 every pipeline ends by aborting an
-      // AbortController, which builds a DOMException (with a stack) per request.
-      let tail: NodeJS.ReadableStream = up;
-      for (const stage of stages) tail = tail.pipe(stage);
-      tail.pipe(res);
-      let recorded = false;
-      const finish = () => {
-        if (recorded) return;
-        recorded = true;
-        done(up.statusCode ?? 0, bytesIn);
-      };
-      const fail = () => {
-        up.destroy();
-        res.destroy();
-        finish();
-      };
-      for (const s of [up, ...stages]) s.on("error", fail);
-      res.on("finish", finish);
-      res.on("close", () => {
-        if (!res.writableFinished) fail();
-      });
+      if (failedBeforeHead)
+        conn.reply(502, `enclave: ${upstreamProblem(o.error!, to.host, to.port)}\n`, { close: true });
+      else if (o.error) conn.abortResponse();
+      else conn.done(o.reusable);
     });
   }
 
   // ── bookkeeping ─────────────────────────────────────────────────────────────────────────────
 
   private refuse(
-    res: ServerResponse,
+    conn: ClientConnection,
     status: number,
     reason: string,
     method?: string,
@@ -456,7 +362,7 @@ export class EnclaveProxy {
     path?: string,
   ): void {
     this.deny(reason, { method, host, port, path });
-    res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(`enclave: ${reason}\n`);
+    conn.reply(status, `enclave: ${reason}\n`);
   }
 
   private deny(
@@ -494,9 +400,8 @@ export class EnclaveProxy {
  */
 function mismatch(
   socket: TLSSocket,
-  req: IncomingMessage,
+  head: RequestHead,
   t: Target,
-  path: string,
 ): { status: number; reason: string } | undefined {
   const sni = socket.servername ? normalizeHost(socket.servername) : undefined;
   if (sni !== undefined ? sni !== t.host : !isIP(t.host))
@@ -504,15 +409,39 @@ function mismatch(
       status: 421,
       reason: `TLS server name ${sni ?? "(none)"} does not match the CONNECT target ${t.host}; no credential sent`,
     };
-  const hostHeader = parseAuthority(req.headers.host ?? "", 443);
-  if (!hostHeader || hostHeader.host !== t.host || hostHeader.port !== t.port)
-    return {
-      status: 421,
-      reason: `Host header ${req.headers.host ?? "(none)"} does not match the CONNECT target ${t.host}:${t.port}; no credential sent`,
-    };
-  if (!path.startsWith("/"))
+  const problem = hostHeaderProblem(head, t.host, t.port, 443, "CONNECT target");
+  if (problem) return problem;
+  if (!head.target.startsWith("/"))
     return { status: 400, reason: "the request target inside a CONNECT tunnel must be a path" };
   return undefined;
+}
+
+/** The request's single Host header must name the target (the port defaulting by scheme). */
+function hostHeaderProblem(
+  head: RequestHead,
+  host: string,
+  port: number,
+  defaultPort: number,
+  what: string,
+): { status: number; reason: string } | undefined {
+  const fields = head.headers.filter(([n]) => n.length === 4 && n.toLowerCase() === "host");
+  if (fields.length !== 1) return { status: 400, reason: "a request needs exactly one Host header" };
+  const given = fields[0]![1];
+  const parsed = parseAuthority(given, defaultPort);
+  if (!parsed || parsed.host !== host || parsed.port !== port)
+    return {
+      status: 421,
+      reason: `Host header ${given || "(empty)"} does not match the ${what} ${host}:${port}; no credential sent`,
+    };
+  return undefined;
+}
+
+/** The same head with its request line's target in origin form (for the local endpoints). */
+function originFormHead(raw: Buffer, path: string): Buffer {
+  const text = raw.toString("latin1");
+  const eol = text.indexOf("\r\n");
+  const [method, , version] = text.slice(0, eol).split(" ");
+  return Buffer.from(`${method} ${path} ${version}${text.slice(eol)}`, "latin1");
 }
 
 /** `host:port` (CONNECT target, Host header) → normalised parts; `defaultPort` when absent. */
@@ -527,52 +456,6 @@ export function parseAuthority(s: string, defaultPort?: number): { host: string;
 function stripQuery(path: string): string {
   const cut = path.search(/[?#]/);
   return cut === -1 ? path : path.slice(0, cut);
-}
-
-function forwardHeaders(
-  incoming: IncomingHttpHeaders,
-  grant: ProxyGrant | null,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const replaced = new Set(grant?.headers.map((h) => h.name.toLowerCase()));
-  const connectionListed = String(incoming.connection ?? "")
-    .split(",")
-    .map((s) => s.trim().toLowerCase());
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.includes(name) || replaced.has(name))
-      continue;
-    out[name] = value;
-  }
-  if (grant) {
-    // Scrubbing needs to read the body: ask for it unencoded (an upstream that encodes anyway is decoded).
-    out["accept-encoding"] = "identity";
-    for (const h of grant.headers) out[h.name] = h.value;
-  }
-  return out;
-}
-
-function responseHeaders(
-  incoming: IncomingHttpHeaders,
-  scrubber: Scrubber,
-  scrub: boolean,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = !scrub
-      ? value
-      : Array.isArray(value)
-        ? value.map((v) => scrubber.scrubString(v))
-        : scrubber.scrubString(value);
-  }
-  return out;
-}
-
-function simpleResponse(status: number, text: string, body: string): string {
-  return (
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
 }
 
 function upstreamProblem(e: NodeJS.ErrnoException, host: string, port: number): string {

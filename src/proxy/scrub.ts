@@ -5,8 +5,6 @@
  * chunk (or the end) arrives. Replacements have the value's length (see placeholder.ts), so the
  * body keeps its Content-Length and the work is an in-place overwrite.
  */
-import { Transform, type TransformCallback } from "node:stream";
-
 export interface Replacement {
   /** The real bytes (a secret value, or a rendered header value). */
   value: Buffer;
@@ -43,40 +41,47 @@ export class Scrubber {
     return this.scrubInPlace(b) > 0 ? b.toString("latin1") : s;
   }
 
-  stream(): ScrubStream {
-    return new ScrubStream(this);
+  /** A scrubber for one streamed body. */
+  window(): ScrubWindow {
+    return new ScrubWindow(this);
   }
 }
 
-export class ScrubStream extends Transform {
+/**
+ * Scrubs one body as it streams: each pushed chunk comes back scrubbed, less the last
+ * (longest value − 1) bytes, which wait for the next chunk in case a value straddles the two.
+ * Synchronous, so the relay can write a whole small response in one go.
+ */
+export class ScrubWindow {
   private tail: Buffer = Buffer.alloc(0);
   found = 0;
 
-  constructor(private readonly scrubber: Scrubber) {
-    super();
-  }
+  constructor(private readonly scrubber: Scrubber) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** Scrubbed bytes that are safe to send now (possibly empty). `chunk` may be overwritten. */
+  push(chunk: Buffer): Buffer {
     const keep = this.scrubber.longest - 1;
     if (keep <= 0) {
-      done(null, chunk);
-      return;
+      this.found += this.scrubber.scrubInPlace(chunk);
+      return chunk;
     }
-    const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : Buffer.from(chunk);
+    const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     this.found += this.scrubber.scrubInPlace(data);
     if (data.length <= keep) {
-      this.tail = data;
-      done();
-      return;
+      this.tail = data === chunk ? Buffer.from(chunk) : data;
+      return EMPTY;
     }
-    // Copy the tail out: `data` is handed downstream and must not be shared with what we keep.
+    // Copy the tail out: the rest of `data` is handed on and must not share memory with it.
     this.tail = Buffer.from(data.subarray(data.length - keep));
-    done(null, data.subarray(0, data.length - keep));
+    return data.subarray(0, data.length - keep);
   }
 
-  override _flush(done: TransformCallback): void {
+  /** The held-back bytes, at the end of the body. */
+  end(): Buffer {
     const rest = this.tail;
-    this.tail = Buffer.alloc(0);
-    done(null, rest.length > 0 ? rest : undefined);
+    this.tail = EMPTY;
+    return rest;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -127,6 +127,12 @@ function httpGrant(
     const real = own(renderTemplate(h.template, secretValue));
     const fake = own(renderTemplate(h.template, placeholderOf));
     if (h.encoding === "plain") {
+      // A line break in a header value would end the header (and could start another one).
+      if (real.some((c) => (c < 0x20 && c !== 0x09) || c === 0x7f))
+        throw new EnclaveError(
+          `grant ${name}: header ${h.name} would contain a line break or control character from its secret; ` +
+            "store the value without it (a trailing newline often comes from `echo`; use `printf %s`)",
+        );
       addPair(real, fake);
       return { name: h.name, value: real.toString("latin1") };
     }

@@ -1,0 +1,198 @@
+/**
+ * One connection from the child (plain, or TLS terminated by the proxy): reads requests one at a
+ * time, hands each head to the proxy, feeds the request body to whatever answers it, and starts
+ * on the next request only when the response is complete. Pipelined requests wait in a buffer
+ * (the socket is paused when it grows), so responses can never be reordered.
+ */
+import type { Socket } from "node:net";
+import {
+  type BodyReader,
+  bodyReader,
+  HttpParseError,
+  headEnd,
+  MAX_HEAD_BYTES,
+  parseRequestHead,
+  type RequestHead,
+} from "./http1.js";
+
+/** What consumes a request's body (an exchange with the upstream). */
+export interface BodySink {
+  body(chunk: Buffer): void;
+  bodyEnd(): void;
+  /** The client connection closed before the response was complete. */
+  abort(): void;
+}
+
+/**
+ * Called once per request head. Returns the sink for its body, or null when the request was
+ * answered already (`reply`) or the connection was taken over (`takeOver`).
+ */
+export type RequestHandler = (head: RequestHead, raw: Buffer, conn: ClientConnection) => BodySink | null;
+
+const EMPTY = Buffer.alloc(0);
+
+export class ClientConnection {
+  private buf: Buffer = EMPTY;
+  private head: RequestHead | null = null;
+  private reader: BodyReader | null = null;
+  private sink: BodySink | null = null;
+  private pumping = false;
+  private finished = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handler: RequestHandler,
+  ) {
+    socket.on("data", this.onData);
+    socket.on("close", this.onClose);
+    // A broken connection from the child ends only that connection.
+    socket.on("error", () => socket.destroy());
+  }
+
+  /** The response to the current request is complete; `reusable` = keep the connection. */
+  done(reusable: boolean): void {
+    if (this.finished) return;
+    const bodyUnread = this.reader !== null;
+    this.head = null;
+    this.sink = null;
+    this.reader = null;
+    if (!reusable || bodyUnread) {
+      this.finish();
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    this.pump();
+  }
+
+  /** A response made by the proxy itself (refusals, errors); ends the current request. */
+  reply(status: number, text: string, opts: { close?: boolean; headers?: string } = {}): void {
+    const head = this.head;
+    const close = opts.close || !head || !head.keepAlive || head.framing.kind !== "none";
+    this.socket.write(simpleResponse(status, text, { close, headers: opts.headers }));
+    this.done(!close);
+  }
+
+  /** The response broke off after its head went out: the child sees the connection drop. */
+  abortResponse(): void {
+    this.finish();
+    this.socket.destroy();
+  }
+
+  /**
+   * Stop reading requests: the socket is someone else's now (CONNECT, a local endpoint).
+   * Returns the bytes already read past the current head; the socket is left paused.
+   */
+  takeOver(): Buffer {
+    this.finish();
+    this.socket.removeListener("data", this.onData);
+    this.socket.removeListener("close", this.onClose);
+    this.socket.pause();
+    const rest = this.buf;
+    this.buf = EMPTY;
+    return rest;
+  }
+
+  private finish(): void {
+    this.finished = true;
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.pump();
+  };
+
+  private readonly onClose = () => {
+    this.finish();
+    this.sink?.abort();
+    this.sink = null;
+  };
+
+  private pump(): void {
+    // done()/reply() may be called from inside a handler: the running loop carries on instead.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.finished) {
+        if (this.reader) {
+          if (this.buf.length === 0) return;
+          const sink = this.sink;
+          const used = this.reader.feed(this.buf, (d) => sink?.body(d));
+          this.buf = this.buf.subarray(used);
+          if (!this.reader.done) return;
+          this.reader = null;
+          sink?.bodyEnd();
+          continue;
+        }
+        if (this.head) {
+          // Still answering: later (pipelined) requests wait, within limits.
+          if (this.buf.length > MAX_HEAD_BYTES) this.socket.pause();
+          return;
+        }
+        if (this.buf.length === 0) return;
+        if (!this.nextRequest()) return;
+      }
+    } catch (e) {
+      // A malformed body (chunked framing): the exchange cannot continue.
+      this.sink?.abort();
+      this.sink = null;
+      this.reader = null;
+      if (e instanceof HttpParseError) this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
+      else this.abortResponse();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Parse and dispatch the next request head; false when it has not all arrived. */
+  private nextRequest(): boolean {
+    let head: RequestHead;
+    let raw: Buffer;
+    try {
+      const end = headEnd(this.buf);
+      if (end === -1) return false;
+      raw = this.buf.subarray(0, end);
+      this.buf = this.buf.subarray(end);
+      head = parseRequestHead(raw);
+    } catch (e) {
+      if (!(e instanceof HttpParseError)) throw e;
+      this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
+      return false;
+    }
+    this.head = head;
+    const sink = this.handler(head, raw, this);
+    if (this.finished || this.head !== head) return true;
+    if (!sink) return true;
+    this.sink = sink;
+    const reader = bodyReader(head.framing);
+    if (reader.done) sink.bodyEnd();
+    else this.reader = reader;
+    return true;
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  421: "Misdirected Request",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  505: "HTTP Version Not Supported",
+};
+
+export function simpleResponse(
+  status: number,
+  body: string,
+  opts: { close: boolean; headers?: string },
+): string {
+  return (
+    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n${opts.headers ?? ""}` +
+    `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${opts.close ? "Connection: close\r\n" : ""}\r\n${body}`
+  );
+}

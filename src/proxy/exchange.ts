@@ -1,0 +1,432 @@
+/**
+ * One request/response exchange through the proxy — the injection path, by hand:
+ *
+ *   request head  → hop-by-hop fields dropped, the grant's headers put in place of whatever the
+ *                   child sent under those names, Accept-Encoding: identity (scrubbing reads the
+ *                   body), canonical framing; written upstream with the body as it arrives.
+ *   response head → interim (1xx) responses passed on; hop-by-hop fields dropped; every
+ *                   injected value scrubbed out of the head.
+ *   response body → decoded when the upstream encoded it anyway, scrubbed as it streams, and
+ *                   written to the child with each upstream read in one write (one TLS record).
+ *
+ * The upstream connection goes back to the pool only when the exchange ended cleanly on a
+ * message boundary; a reused connection that the upstream had closed is retried once on a new
+ * one when the request had no body (nothing was lost).
+ */
+import type { Socket } from "node:net";
+import type { Transform } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import {
+  type BodyFraming,
+  type BodyReader,
+  bodyReader,
+  chunkFrame,
+  type Header,
+  HttpParseError,
+  headEnd,
+  headerValue,
+  headerValues,
+  LAST_CHUNK,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+  responseFraming,
+} from "./http1.js";
+import type { ProxyGrant } from "./policy.js";
+import type { Scrubber, ScrubWindow } from "./scrub.js";
+import type { UpstreamPool, UpstreamTarget } from "./upstream-pool.js";
+
+/** Connection-level fields (RFC 9110 §7.6.1), the proxy's own, and framing (set anew). */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+]);
+
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  "x-gzip": createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/** Body bytes queued before the upstream connection is ready; beyond this the client waits. */
+const MAX_QUEUED_BODY = 64 * 1024;
+
+export interface ExchangeTarget extends UpstreamTarget {
+  /** Origin-form request target sent upstream. */
+  path: string;
+  inject: ProxyGrant | null;
+}
+
+export interface ExchangeOutcome {
+  /** The status the child got (502 for a proxy-made error), 0 if it got nothing. */
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** The client connection can carry another request. */
+  reusable: boolean;
+  /** Why the exchange failed, if it did (for the proxy-made 502 and the audit). */
+  error?: NodeJS.ErrnoException;
+}
+
+export interface ExchangeEnv {
+  pool: UpstreamPool;
+  scrubber: Scrubber;
+}
+
+export class Exchange {
+  private upstream: Socket | null = null;
+  private reused = false;
+  private retried = false;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private requestEnded = false;
+  private bodySentUpstream = false;
+  private ended = false;
+  /** Waiting for a drain: the client paused for the upstream, or the source for the client. */
+  private clientHeld = false;
+  private sourceHeld = false;
+  // Response side.
+  private buf: Buffer | null = null;
+  private res: ResponseHead | null = null;
+  private reader: BodyReader | null = null;
+  private decoder: Transform | null = null;
+  private window: ScrubWindow | null = null;
+  private chunkedToClient = false;
+  private closeClient: boolean;
+  private headSent = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private readonly requestHeadBytes: Buffer;
+
+  constructor(
+    private readonly env: ExchangeEnv,
+    private readonly req: RequestHead,
+    private readonly to: ExchangeTarget,
+    private readonly client: Socket,
+    private readonly onEnd: (o: ExchangeOutcome) => void,
+  ) {
+    this.closeClient = !req.keepAlive;
+    this.requestHeadBytes = requestHead(req, to);
+    this.requestEnded = req.framing.kind === "none";
+    this.connect();
+  }
+
+  /** Request body bytes from the client, in order. */
+  body(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    const data = this.req.framing.kind === "chunked" ? Buffer.concat(chunkFrame(chunk)) : chunk;
+    if (this.upstream && this.queued.length === 0) this.writeUpstream(data);
+    else {
+      this.queued.push(data);
+      this.queuedBytes += data.length;
+      if (this.queuedBytes > MAX_QUEUED_BODY) this.client.pause();
+    }
+  }
+
+  bodyEnd(): void {
+    this.requestEnded = true;
+    if (this.req.framing.kind !== "chunked") return;
+    if (this.upstream && this.queued.length === 0) this.writeUpstream(LAST_CHUNK);
+    else this.queued.push(LAST_CHUNK);
+  }
+
+  /** The client went away: stop, and do not reuse the upstream connection. */
+  abort(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.upstream?.destroy();
+    this.decoder?.destroy();
+  }
+
+  // ── upstream connection ─────────────────────────────────────────────────────────────────────
+
+  private connect(): void {
+    this.env.pool.acquire(this.to).then(
+      ({ socket, reused }) => {
+        if (this.ended) {
+          if (reused) this.env.pool.release(this.to, socket);
+          else socket.destroy();
+          return;
+        }
+        this.attach(socket, reused);
+      },
+      (e: NodeJS.ErrnoException) => this.fail(e),
+    );
+  }
+
+  private attach(socket: Socket, reused: boolean): void {
+    this.upstream = socket;
+    this.reused = reused;
+    socket.on("data", this.onUpstreamData);
+    socket.on("end", this.onUpstreamEnd);
+    socket.on("error", this.onUpstreamError);
+    socket.on("close", this.onUpstreamClose);
+    socket.resume();
+    socket.cork();
+    socket.write(this.requestHeadBytes);
+    const queued = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    for (const q of queued) this.writeUpstream(q);
+    socket.uncork();
+    if (this.client.isPaused() && !this.requestEnded) this.client.resume();
+  }
+
+  private writeUpstream(data: Buffer): void {
+    const up = this.upstream!;
+    this.bodySentUpstream ||= data !== LAST_CHUNK;
+    if (!up.write(data) && !this.requestEnded && !this.clientHeld) {
+      this.clientHeld = true;
+      this.client.pause();
+      up.once("drain", () => {
+        this.clientHeld = false;
+        this.client.resume();
+      });
+    }
+  }
+
+  private detach(): Socket {
+    const up = this.upstream!;
+    up.removeListener("data", this.onUpstreamData);
+    up.removeListener("end", this.onUpstreamEnd);
+    up.removeListener("error", this.onUpstreamError);
+    up.removeListener("close", this.onUpstreamClose);
+    this.upstream = null;
+    return up;
+  }
+
+  /** Before any response byte: a reused connection may have been closed by the upstream. */
+  private retryable(): boolean {
+    return this.reused && !this.retried && this.buf === null && this.res === null && !this.bodySentUpstream;
+  }
+
+  private readonly onUpstreamError = (e: NodeJS.ErrnoException) => this.upstreamGone(e);
+  private readonly onUpstreamClose = () =>
+    this.upstreamGone(Object.assign(new Error("the upstream closed the connection"), { code: "ECONNRESET" }));
+  private readonly onUpstreamEnd = () => {
+    if (this.reader && !this.reader.done && this.res && responseFramingOf(this.res, this.req) === "close") {
+      this.finishBody();
+      return;
+    }
+    this.upstreamGone(
+      Object.assign(new Error("the upstream closed the connection mid-response"), { code: "ECONNRESET" }),
+    );
+  };
+
+  private upstreamGone(e: NodeJS.ErrnoException): void {
+    if (this.ended) return;
+    const up = this.detach();
+    up.destroy();
+    if (this.retryable()) {
+      this.retried = true;
+      this.connect();
+      return;
+    }
+    this.fail(e);
+  }
+
+  // ── response ────────────────────────────────────────────────────────────────────────────────
+
+  private readonly onUpstreamData = (chunk: Buffer) => {
+    if (this.ended) return;
+    this.bytesIn += chunk.length;
+    try {
+      this.client.cork();
+      this.consume(chunk);
+    } catch (e) {
+      this.fail(e as NodeJS.ErrnoException);
+    } finally {
+      this.client.uncork();
+    }
+  };
+
+  private consume(chunk: Buffer): void {
+    let data = chunk;
+    while (this.reader === null) {
+      const buf = this.buf ? Buffer.concat([this.buf, data]) : data;
+      const end = headEnd(buf);
+      if (end === -1) {
+        this.buf = buf;
+        return;
+      }
+      this.buf = null;
+      const res = parseResponseHead(buf.subarray(0, end));
+      data = buf.subarray(end);
+      if (res.status === 101) throw new HttpParseError(502, "the upstream switched protocols unasked");
+      if (res.status < 200) {
+        // Interim responses (100 Continue, 103 Early Hints) go on as they are, scrubbed.
+        this.sendToClient(this.responseHeadBytes(res, { kind: "none" }, false));
+        continue;
+      }
+      this.startBody(res);
+    }
+    if (data.length === 0 && !this.reader.done) return;
+    const used = this.reader.feed(data, (d) => this.bodyData(d));
+    if (this.reader.done) {
+      if (used < data.length) this.res!.keepAlive = false; // bytes past the body: not reusable
+      this.finishBody();
+    }
+  }
+
+  private startBody(res: ResponseHead): void {
+    this.res = res;
+    const framing = responseFraming(res, this.req.method);
+    this.reader = bodyReader(framing);
+    const encoding = (headerValue(res.headers, "content-encoding") ?? "").trim().toLowerCase();
+    const decode = this.to.inject && framing.kind !== "none" ? DECODERS[encoding] : undefined;
+    if (this.to.inject) this.window = this.env.scrubber.window();
+    // The child learns the body's length only when it passes unchanged.
+    const passLength = framing.kind === "length" && !decode;
+    let out: BodyFraming = framing;
+    if (framing.kind !== "none" && !passLength) {
+      if (this.req.minor === 1) {
+        this.chunkedToClient = true;
+        out = { kind: "chunked" };
+      } else {
+        this.closeClient = true;
+        out = { kind: "close" };
+      }
+    }
+    if (framing.kind === "close") res.keepAlive = false;
+    this.sendToClient(this.responseHeadBytes(res, out, decode !== undefined));
+    this.headSent = true;
+    if (decode) this.startDecoder(decode());
+  }
+
+  private startDecoder(decoder: Transform): void {
+    this.decoder = decoder;
+    decoder.on("data", (d: Buffer) => this.sendBody(d));
+    decoder.on("error", (e: NodeJS.ErrnoException) => this.fail(e));
+    decoder.on("end", () => this.complete());
+  }
+
+  private bodyData(d: Buffer): void {
+    if (this.decoder) {
+      if (!this.decoder.write(d) && this.upstream && !this.decoder.listenerCount("drain")) {
+        const up = this.upstream;
+        up.pause();
+        this.decoder.once("drain", () => up.resume());
+      }
+    } else this.sendBody(d);
+  }
+
+  private sendBody(d: Buffer): void {
+    const out = this.window ? this.window.push(d) : d;
+    if (out.length === 0) return;
+    if (this.chunkedToClient) for (const part of chunkFrame(out)) this.sendToClient(part);
+    else this.sendToClient(out);
+  }
+
+  private sendToClient(data: Buffer): void {
+    if (!this.client.write(data) && !this.sourceHeld) {
+      const src = this.decoder ?? this.upstream;
+      if (!src) return;
+      this.sourceHeld = true;
+      src.pause();
+      this.client.once("drain", () => {
+        this.sourceHeld = false;
+        src.resume();
+      });
+    }
+  }
+
+  /** The upstream's body is complete (decoding may still be flushing). */
+  private finishBody(): void {
+    const up = this.detach();
+    const reusable = this.res!.keepAlive && this.requestEnded;
+    if (reusable) this.env.pool.release(this.to, up);
+    else up.destroy();
+    if (this.decoder) this.decoder.end();
+    else this.complete();
+  }
+
+  private complete(): void {
+    if (this.ended) return;
+    const rest = this.window?.end();
+    if (rest && rest.length > 0) {
+      if (this.chunkedToClient) for (const part of chunkFrame(rest)) this.sendToClient(part);
+      else this.sendToClient(rest);
+    }
+    if (this.chunkedToClient) this.sendToClient(LAST_CHUNK);
+    this.ended = true;
+    this.onEnd({
+      status: this.res!.status,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      reusable: !this.closeClient && this.requestEnded,
+    });
+  }
+
+  private fail(e: NodeJS.ErrnoException): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.upstream) this.detach().destroy();
+    this.decoder?.destroy();
+    // Once the head is out, the child can only learn of the failure by the connection closing.
+    this.onEnd({
+      status: this.headSent ? this.res!.status : 0,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      reusable: false,
+      error: e,
+    });
+  }
+
+  private responseHeadBytes(res: ResponseHead, out: BodyFraming, decoded: boolean): Buffer {
+    let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
+    const listed = connectionListed(res.headers);
+    for (const [name, value] of res.headers) {
+      const lower = name.toLowerCase();
+      // A HEAD or 304 response's Content-Length describes the body it did not send: keep it.
+      if (lower === "content-length" && out.kind === "none" && res.status >= 200)
+        head += `${name}: ${value}\r\n`;
+      if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+      if (decoded && lower === "content-encoding") continue;
+      head += `${name}: ${value}\r\n`;
+    }
+    if (out.kind === "length") head += `Content-Length: ${out.length}\r\n`;
+    else if (out.kind === "chunked") head += "Transfer-Encoding: chunked\r\n";
+    if (res.status >= 200 && (this.closeClient || out.kind === "close")) head += "Connection: close\r\n";
+    const bytes = Buffer.from(`${head}\r\n`, "latin1");
+    if (this.to.inject) this.env.scrubber.scrubInPlace(bytes);
+    return bytes;
+  }
+}
+
+function responseFramingOf(res: ResponseHead, req: RequestHead): BodyFraming["kind"] {
+  return responseFraming(res, req.method).kind;
+}
+
+function connectionListed(headers: readonly Header[]): Set<string> {
+  return new Set(headerValues(headers, "connection").map((s) => s.toLowerCase()));
+}
+
+/** The head sent upstream: origin form, hop-by-hop fields out, the grant's headers in. */
+function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
+  let head = `${req.method} ${to.path} HTTP/1.1\r\n`;
+  const listed = connectionListed(req.headers);
+  const grant = to.inject;
+  const replaced = new Set(grant?.headers.map((h) => h.name.toLowerCase()));
+  for (const [name, value] of req.headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || replaced.has(lower)) continue;
+    if (grant && lower === "accept-encoding") continue;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (req.framing.kind === "length") head += `Content-Length: ${req.framing.length}\r\n`;
+  else if (req.framing.kind === "chunked") head += "Transfer-Encoding: chunked\r\n";
+  if (grant) {
+    head += "Accept-Encoding: identity\r\n";
+    for (const h of grant.headers) head += `${h.name}: ${h.value}\r\n`;
+  }
+  return Buffer.from(`${head}\r\n`, "latin1");
+}

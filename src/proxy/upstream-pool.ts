@@ -1,0 +1,127 @@
+/**
+ * Keep-alive connections to upstreams, per host, port and scheme. TLS connections are verified
+ * against the run's roots (system + --upstream-ca) and the host name; a connection goes back to
+ * the pool only after a complete exchange, and leaves it when the upstream closes it, sends
+ * anything while idle, or stays idle too long.
+ */
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import { type SecureContext, connect as tlsConnect } from "node:tls";
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface UpstreamPoolOptions {
+  secureContext: SecureContext;
+  /** Idle connections kept per target. */
+  maxIdle?: number;
+  /** An idle connection is closed after this long (servers time out their own side too). */
+  idleMs?: number;
+  /** Giving up on a connection (TCP + TLS) that does not complete. */
+  connectTimeoutMs?: number;
+}
+
+const keyOf = (t: UpstreamTarget) => `${t.secure ? "https" : "http"}://${t.host}:${t.port}`;
+
+export class UpstreamPool {
+  private readonly idle = new Map<string, Socket[]>();
+  private readonly open = new Set<Socket>();
+  private readonly maxIdle: number;
+  private readonly idleMs: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(private readonly opts: UpstreamPoolOptions) {
+    this.maxIdle = opts.maxIdle ?? 64;
+    this.idleMs = opts.idleMs ?? 30_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
+  }
+
+  /** An idle connection to `t` if there is one (`reused`), else a new one once it is ready. */
+  acquire(t: UpstreamTarget): Promise<{ socket: Socket; reused: boolean }> {
+    const list = this.idle.get(keyOf(t));
+    while (list && list.length > 0) {
+      const socket = list.pop()!;
+      if (socket.destroyed) continue;
+      leaveIdle(socket);
+      return Promise.resolve({ socket, reused: true });
+    }
+    return this.connect(t).then((socket) => ({ socket, reused: false }));
+  }
+
+  /** Back to the pool after a complete exchange; the socket must be between messages. */
+  release(t: UpstreamTarget, socket: Socket): void {
+    const key = keyOf(t);
+    const list = this.idle.get(key) ?? [];
+    if (socket.destroyed || list.length >= this.maxIdle) {
+      socket.destroy();
+      return;
+    }
+    const drop = () => {
+      const i = list.indexOf(socket);
+      if (i !== -1) list.splice(i, 1);
+      socket.destroy();
+    };
+    // Bytes from an idle upstream answer nothing: the connection is no longer in a known state.
+    const handlers = { data: drop, end: drop, timeout: drop, error: drop };
+    idleHandlers.set(socket, handlers);
+    socket.on("data", handlers.data);
+    socket.on("end", handlers.end);
+    socket.on("timeout", handlers.timeout);
+    socket.on("error", handlers.error);
+    socket.setTimeout(this.idleMs);
+    socket.resume();
+    list.push(socket);
+    this.idle.set(key, list);
+  }
+
+  destroy(): void {
+    for (const s of this.open) s.destroy();
+    this.open.clear();
+    this.idle.clear();
+  }
+
+  private connect(t: UpstreamTarget): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = t.secure
+        ? tlsConnect({
+            host: t.host,
+            port: t.port,
+            // An IP target has no SNI; the certificate is then checked against the address.
+            servername: isIP(t.host) ? undefined : t.host,
+            secureContext: this.opts.secureContext,
+            ALPNProtocols: ["http/1.1"],
+          })
+        : netConnect({ host: t.host, port: t.port });
+      this.open.add(socket);
+      socket.once("close", () => this.open.delete(socket));
+      socket.setNoDelay(true);
+      socket.setTimeout(this.connectTimeoutMs, () =>
+        socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })),
+      );
+      const fail = (e: Error) => reject(e);
+      socket.once("error", fail);
+      socket.once(t.secure ? "secureConnect" : "connect", () => {
+        socket.setTimeout(0);
+        socket.removeListener("error", fail);
+        resolve(socket);
+      });
+    });
+  }
+}
+
+type IdleHandlers = Record<"data" | "end" | "timeout" | "error", () => void>;
+const idleHandlers = new WeakMap<Socket, IdleHandlers>();
+
+function leaveIdle(socket: Socket): void {
+  const h = idleHandlers.get(socket);
+  if (!h) return;
+  idleHandlers.delete(socket);
+  socket.removeListener("data", h.data);
+  socket.removeListener("end", h.end);
+  socket.removeListener("timeout", h.timeout);
+  socket.removeListener("error", h.error);
+  socket.setTimeout(0);
+  socket.pause();
+}
