@@ -1,0 +1,296 @@
+/**
+ * The proxy's HTTP/1.1 relay against upstreams that answer in every framing HTTP allows, driven
+ * with raw bytes on both sides (plain HTTP with a grant that allows it, so the wire is readable;
+ * the TLS path runs the same relay and is covered end to end in test/e2e/run.test.ts).
+ */
+import assert from "node:assert/strict";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { connect, createServer, type Socket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import type { AuditEvent } from "../../src/audit/events.js";
+import { makePlaceholder } from "../../src/providers/placeholder.js";
+import { RunCA } from "../../src/proxy/ca.js";
+import { parseHostPattern } from "../../src/proxy/host-pattern.js";
+import { EnclaveProxy } from "../../src/proxy/proxy-server.js";
+import { Scrubber } from "../../src/proxy/scrub.js";
+
+const SECRET = "sk_live_Relay0123456789abcdefghijKLMN";
+const PLACE = makePlaceholder(Buffer.from(SECRET)).toString();
+const TOKEN = "run-token-for-relay-tests";
+const AUTH = `Proxy-Authorization: Basic ${Buffer.from(`enclave:${TOKEN}`).toString("base64")}\r\n`;
+
+/** A raw upstream: each connection's bytes are recorded; `answer` decides what to send back. */
+function rawUpstream(answer: (sock: Socket, data: string, connIndex: number) => void) {
+  const conns: string[] = [];
+  const server = createServer((sock) => {
+    const i = conns.push("") - 1;
+    sock.on("data", (d) => {
+      conns[i] += d.toString("latin1");
+      answer(sock, conns[i]!, i);
+    });
+    sock.on("error", () => undefined);
+  });
+  return { server, conns };
+}
+
+async function listen(server: Server | ReturnType<typeof createServer>): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return (server.address() as { port: number }).port;
+}
+
+/** Send raw bytes to the proxy; resolve with what came back once `until` holds (or the socket ends). */
+function talk(
+  proxyPort: number,
+  chunks: (string | ((got: string) => string | undefined))[],
+  until: (got: string) => boolean,
+): Promise<{ got: string; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(proxyPort, "127.0.0.1");
+    let got = "";
+    let ended = false;
+    let next = 0;
+    const sendReady = () => {
+      while (next < chunks.length) {
+        const c = chunks[next]!;
+        const text = typeof c === "string" ? c : c(got);
+        if (text === undefined) return;
+        sock.write(text, "latin1");
+        next++;
+      }
+    };
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`timed out; got so far: ${JSON.stringify(got)}`));
+    }, 5000);
+    sock.on("connect", sendReady);
+    sock.on("data", (d) => {
+      got += d.toString("latin1");
+      sendReady();
+      if (until(got)) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve({ got, ended });
+      }
+    });
+    sock.on("end", () => {
+      ended = true;
+      clearTimeout(timer);
+      resolve({ got, ended });
+    });
+    sock.on("error", reject);
+  });
+}
+
+/** Decode a chunked body (the relay re-frames it); throws on bad framing. */
+function unchunk(body: string): string {
+  let out = "";
+  let rest = body;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, eol), 16);
+    assert.ok(Number.isFinite(size), `chunk size in ${JSON.stringify(rest.slice(0, 20))}`);
+    if (size === 0) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    assert.equal(rest.slice(eol + 2 + size, eol + 4 + size), "\r\n");
+    rest = rest.slice(eol + 4 + size);
+  }
+}
+
+const count = (s: string, sub: string) => s.split(sub).length - 1;
+
+describe("relay", () => {
+  let ca: RunCA;
+  const proxies: EnclaveProxy[] = [];
+  const servers: { close: () => void }[] = [];
+  const audit: AuditEvent[] = [];
+
+  before(async () => {
+    ca = await RunCA.create("relay-test");
+  });
+  after(async () => {
+    for (const p of proxies) await p.close();
+    for (const s of servers) s.close();
+  });
+
+  /** A proxy whose grant injects the secret into plain HTTP to 127.0.0.1:port. */
+  async function proxyFor(upstreamPort: number): Promise<number> {
+    const proxy = new EnclaveProxy({
+      runId: "relay",
+      policy: {
+        network: "strict",
+        grants: [
+          {
+            name: "g",
+            hosts: [parseHostPattern(`127.0.0.1:${upstreamPort}`)],
+            headers: [{ name: "Authorization", value: `Bearer ${SECRET}` }],
+            plainHttp: true,
+          },
+        ],
+        allow: [],
+      },
+      token: Buffer.from(TOKEN),
+      ca,
+      scrubber: new Scrubber([
+        { value: Buffer.from(`Bearer ${SECRET}`), placeholder: Buffer.from(`Bearer ${PLACE}`) },
+        { value: Buffer.from(SECRET), placeholder: Buffer.from(PLACE) },
+      ]),
+      audit: (e) => audit.push(e),
+      localPort: 0,
+    });
+    proxies.push(proxy);
+    return (await proxy.listen({ port: 0 }))!;
+  }
+
+  async function withRaw(answer: Parameters<typeof rawUpstream>[0]) {
+    const up = rawUpstream(answer);
+    servers.push(up.server);
+    const port = await listen(up.server);
+    return { up, port, proxyPort: await proxyFor(port) };
+  }
+
+  const get = (port: number, path = "/", extra = "") =>
+    `GET http://127.0.0.1:${port}${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${AUTH}Authorization: Bearer ${PLACE}\r\n${extra}\r\n`;
+
+  test("a secret split across the upstream's chunk framing is scrubbed; the upstream got the real header", async () => {
+    const half = SECRET.length >> 1;
+    const { up, port, proxyPort } = await withRaw((sock, data) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      const a = `token=${SECRET.slice(0, half)}`;
+      const b = `${SECRET.slice(half)} end`;
+      sock.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Echo: ${SECRET}\r\n\r\n`);
+      sock.write(`${a.length.toString(16)}\r\n${a}\r\n`);
+      setTimeout(() => sock.write(`${b.length.toString(16)};x=y\r\n${b}\r\n0\r\nX-T: ${SECRET}\r\n\r\n`), 20);
+    });
+    const { got } = await talk(proxyPort, [get(port)], (g) => g.endsWith("0\r\n\r\n"));
+    assert.equal(got.includes(SECRET), false, "no secret reaches the child");
+    const [head, body] = got.split("\r\n\r\n", 2) as [string, string];
+    assert.match(head, new RegExp(`X-Echo: ${PLACE}`));
+    assert.equal(unchunk(got.slice(head.length + 4)), `token=${PLACE} end`);
+    assert.ok(body.length > 0);
+    assert.match(up.conns[0]!, new RegExp(`\r\nAuthorization: Bearer ${SECRET}\r\n`));
+    assert.equal(count(up.conns[0]!, "Authorization:"), 1, "the child's placeholder header was replaced");
+    assert.doesNotMatch(up.conns[0]!, /Proxy-Authorization/i);
+    assert.match(up.conns[0]!, /\r\nAccept-Encoding: identity\r\n/);
+  });
+
+  test("pipelined requests are answered in order; HEAD keeps its Content-Length and sends no body", async () => {
+    const { up, port, proxyPort } = await withRaw((sock, data) => {
+      // Answer each complete request head as it arrives (they may come together).
+      const heads = data.split("\r\n\r\n").length - 1;
+      const answered = (sock as Socket & { answered?: number }).answered ?? 0;
+      for (let i = answered; i < heads; i++) {
+        const method = data.split("\r\n\r\n")[i]!.split(" ")[0];
+        sock.write(
+          method === "HEAD"
+            ? "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+            : `HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nbody-${i}`,
+        );
+      }
+      (sock as Socket & { answered?: number }).answered = heads;
+    });
+    const head = get(port, "/h").replace(/^GET/, "HEAD");
+    const { got } = await talk(proxyPort, [get(port, "/1") + head + get(port, "/3")], (g) =>
+      g.includes("body-2"),
+    );
+    const parts = got.split("HTTP/1.1 200 OK").slice(1);
+    assert.equal(parts.length, 3);
+    assert.match(parts[0]!, /\r\n\r\nbody-0$/);
+    assert.match(parts[1]!, /Content-Length: 1000\r\n/);
+    assert.match(parts[1]!, /\r\n\r\n$/, "no body after a HEAD response");
+    assert.match(parts[2]!, /body-2$/);
+    assert.equal(up.conns.length, 1, "one upstream connection, kept alive");
+  });
+
+  test("a close-delimited response reaches an HTTP/1.1 client chunked (kept alive) and a 1.0 client as is", async () => {
+    const { port, proxyPort } = await withRaw((sock, data) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      sock.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close ${SECRET}`);
+    });
+    const r11 = await talk(proxyPort, [get(port)], (g) => g.endsWith("0\r\n\r\n"));
+    assert.match(r11.got, /Transfer-Encoding: chunked\r\n/);
+    assert.doesNotMatch(r11.got, /Connection: close/);
+    assert.equal(unchunk(r11.got.split("\r\n\r\n").slice(1).join("\r\n\r\n")), `until close ${PLACE}`);
+    const r10 = await talk(proxyPort, [get(port).replace("HTTP/1.1", "HTTP/1.0")], () => false);
+    assert.equal(r10.ended, true);
+    assert.match(r10.got, /Connection: close\r\n/);
+    assert.ok(r10.got.endsWith(`\r\n\r\nuntil close ${PLACE}`));
+  });
+
+  test("a gzip body is decoded so it can be scrubbed; HTTP/1.1 gets it chunked without Content-Encoding", async () => {
+    const zipped = gzipSync(Buffer.from(`{"echo":"${SECRET}"}`));
+    const { port, proxyPort } = await withRaw((sock, data) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      sock.write(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${zipped.length}\r\n\r\n`);
+      sock.write(zipped);
+    });
+    const { got } = await talk(proxyPort, [get(port)], (g) => g.endsWith("0\r\n\r\n"));
+    assert.doesNotMatch(got, /Content-Encoding|Content-Length/i);
+    assert.equal(unchunk(got.split("\r\n\r\n").slice(1).join("\r\n\r\n")), `{"echo":"${PLACE}"}`);
+  });
+
+  test("request bodies: chunked is re-framed, Expect: 100-continue gets the upstream's 100 first", async () => {
+    let received = "";
+    const server = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        received = `${req.headers["transfer-encoding"] ?? req.headers["content-length"]}|${body}`;
+        res.end("ok");
+      });
+    });
+    servers.push(server);
+    const port = await listen(server);
+    const proxyPort = await proxyFor(port);
+    const chunked = `${get(port).replace(/^GET/, "POST").slice(0, -2)}Transfer-Encoding: chunked\r\n\r\n`;
+    const r1 = await talk(proxyPort, [chunked, "4;ext\r\nabcd\r\n", "3\r\nefg\r\n0\r\n\r\n"], (g) =>
+      g.endsWith("ok"),
+    );
+    assert.match(r1.got, /^HTTP\/1\.1 200 OK/);
+    assert.equal(received, "chunked|abcdefg");
+    const expect = `${get(port).replace(/^GET/, "PUT").slice(0, -2)}Content-Length: 5\r\nExpect: 100-continue\r\n\r\n`;
+    const r2 = await talk(
+      proxyPort,
+      [expect, (g) => (g.startsWith("HTTP/1.1 100 Continue\r\n\r\n") ? "hello" : undefined)],
+      (g) => g.endsWith("ok"),
+    );
+    assert.match(r2.got, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    assert.equal(received, "5|hello");
+  });
+
+  test("a smuggling attempt (Content-Length with Transfer-Encoding) gets 400 and reaches no upstream", async () => {
+    const { up, port, proxyPort } = await withRaw((sock) =>
+      sock.end("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    );
+    const smuggle = `${get(port).replace(/^GET/, "POST").slice(0, -2)}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\n\r\n`;
+    const { got, ended } = await talk(proxyPort, [smuggle], () => false);
+    assert.match(got, /^HTTP\/1\.1 400 /);
+    assert.match(got, /both Content-Length and Transfer-Encoding/);
+    assert.equal(ended, true);
+    assert.equal(up.conns.length, 0);
+  });
+
+  test("a kept-alive upstream connection the upstream dropped is retried once on a new one", async () => {
+    const { up, port, proxyPort } = await withRaw((sock, data, i) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      const n = data.split("\r\n\r\n").length - 1;
+      // Connection 0 answers its first request, then drops the connection on the second.
+      if (i === 0 && n === 2) sock.destroy();
+      else sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nc${i}r${n}`);
+    });
+    const second = (g: string) => (g.endsWith("c0r1") ? get(port, "/2") : undefined);
+    const { got } = await talk(proxyPort, [get(port, "/1"), second], (g) => g.endsWith("c1r1"));
+    assert.equal(count(got, "HTTP/1.1 200 OK"), 2);
+    assert.equal(up.conns.length, 2);
+  });
+
+  test("an upstream that breaks the protocol gets the child a 502, and the audit records it", async () => {
+    const { port, proxyPort } = await withRaw((sock) => sock.end("SMTP ready\r\n\r\n"));
+    const { got } = await talk(proxyPort, [get(port, "/broken?q=secret-query")], () => false);
+    assert.match(got, /^HTTP\/1\.1 502 /);
+    assert.match(got, /malformed status line/);
+    const rec = audit.find((e) => e.type === "request" && e.path === "/broken");
+    assert.ok(rec, "the request is audited without its query");
+    assert.equal((rec as { status: number }).status, 502);
+  });
+});
