@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type AwsCredentialPath, awsChildSetup } from "../../../src/providers/aws/config-file.js";
+import { CREDENTIAL_PROCESS_SCRIPT } from "../../../src/providers/aws/credential-process.js";
 import { AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
 import { REPO } from "../../helpers/cli.js";
 import { type Moto, startMoto } from "../../helpers/moto.js";
@@ -18,7 +18,6 @@ import { type CredentialServer, startCredentialServer } from "./credential-serve
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 const AWS = "/usr/bin/aws";
-const SCRIPT = fileURLToPath(new URL("../../../src/providers/aws/credential-process.js", import.meta.url));
 const RUN_ID = "20261123-c1a7";
 const ASSUMED = `arn:aws:sts::123456789012:assumed-role/agent/enclave-${RUN_ID}`;
 let moto: Moto;
@@ -52,7 +51,7 @@ function childEnv(path: AwsCredentialPath, token = srv.token): Record<string, st
     endpointUrl: srv.url,
     tokenFile: srv.tokenFile,
     token,
-    credentialProcessCommand: [process.execPath, SCRIPT],
+    credentialProcessCommand: [process.execPath, CREDENTIAL_PROCESS_SCRIPT],
   });
   writeFileSync(configFile, setup.configText, { mode: 0o600 });
   assert.equal(setup.configText.includes("credential_process"), path === "process");

@@ -8,8 +8,8 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
+  CREDENTIAL_PROCESS_SCRIPT,
   credentialProcessMain,
   parseCredentialProcessArgs,
 } from "../../../src/providers/aws/credential-process.js";
@@ -18,7 +18,6 @@ import { type Moto, startMoto } from "../../helpers/moto.js";
 import { type CredentialServer, startCredentialServer } from "./credential-server.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
-const SCRIPT = fileURLToPath(new URL("../../../src/providers/aws/credential-process.js", import.meta.url));
 let moto: Moto;
 let broker: AwsSessionBroker;
 let srv: CredentialServer;
@@ -42,7 +41,7 @@ after(async () => {
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // What the child of a run has: no AWS variables at all.
-    const child = spawn(process.execPath, [SCRIPT, ...args], {
+    const child = spawn(process.execPath, [CREDENTIAL_PROCESS_SCRIPT, ...args], {
       env: { PATH: process.env.PATH },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -100,7 +99,7 @@ test("token files that are not private, missing, empty or multi-line are refused
   const two = join(srv.dir, "token-two");
   writeFileSync(two, "a\nb", { mode: 0o600 });
   const cases: [string, RegExp][] = [
-    [loose, /readable by others \(mode 644\); it must be 0600/],
+    [loose, /accessible to others \(mode 644\); it must be this user's, mode 0600/],
     [join(srv.dir, "nope"), /cannot open the token file .*\(ENOENT\)/],
     [srv.dir, /not a regular file/],
     [empty, /does not hold a one-line token/],
