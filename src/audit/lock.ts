@@ -4,8 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
-import { EnclaveError } from "../errors.js";
+import { withFileLock } from "../platform/file-lock.js";
 
 /** A holder killed mid-batch frees the lock after this long; a live one refreshes it. */
 const LOCK_STALE_MS = 5_000;
@@ -13,30 +12,17 @@ const LOCK_UPDATE_MS = 1_000;
 
 export async function withAuditLock<T>(file: string, fn: () => T): Promise<T> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const lockPath = `${file}.lock`;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(file, {
-      lockfilePath: lockPath,
-      realpath: false,
-      stale: LOCK_STALE_MS,
-      update: LOCK_UPDATE_MS,
-      // Up to ~13 s: many runs flushing at once each hold the lock for milliseconds.
-      retries: { retries: 150, factor: 1.1, minTimeout: 5, maxTimeout: 100 },
-      // The default throws from a timer and would kill the whole run (proxy included). A batch
-      // holds the lock for milliseconds; if another writer ever took it over as stale, the two
-      // appends still land as whole lines (O_APPEND) and verify reports the fork.
-      onCompromised: () => undefined,
-    });
-  } catch (e) {
-    throw new EnclaveError(
-      `the audit log is busy (another enclave process holds ${lockPath}): ${(e as Error).message}; ` +
-        "records are kept in memory and retried; remove that lock directory if no enclave process is running",
-    );
-  }
-  try {
-    return fn();
-  } finally {
-    await release().catch(() => undefined);
-  }
+  return withFileLock(`${file}.lock`, fn, {
+    staleMs: LOCK_STALE_MS,
+    updateMs: LOCK_UPDATE_MS,
+    // Up to ~13 s: many runs flushing at once each hold the lock for milliseconds.
+    retries: { retries: 150, factor: 1.1, minTimeout: 5, maxTimeout: 100 },
+    // The default throws from a timer and would kill the whole run (proxy included). A batch
+    // holds the lock for milliseconds; if another writer ever took it over as stale, the two
+    // appends still land as whole lines (O_APPEND) and verify reports the fork.
+    onCompromised: () => undefined,
+    busy: (lockPath, cause) =>
+      `the audit log is busy (another enclave process holds ${lockPath}): ${cause}; ` +
+      "records are kept in memory and retried; remove that lock directory if no enclave process is running",
+  });
 }

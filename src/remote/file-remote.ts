@@ -5,9 +5,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import lockfile from "proper-lockfile";
 import { ConflictError, EnclaveError } from "../errors.js";
 import { atomicWriteFile } from "../platform/atomic-write.js";
+import { withFileLock } from "../platform/file-lock.js";
 import { sha256Hex } from "../secure/hash.js";
 import {
   DEFAULT_HISTORY_RETENTION,
@@ -56,24 +56,26 @@ export class FileRemote implements Remote {
     } catch {
       throw new EnclaveError(`remote folder ${dir} does not exist (is the drive mounted?)`);
     }
-    const release = await lockfile.lock(dir, {
-      lockfilePath: `${this.path}.lock`,
-      realpath: false,
-      stale: 10_000,
-      retries: { retries: 50, minTimeout: 20, maxTimeout: 500 },
-    });
-    try {
-      const current = this.read();
-      // A file deleted since we last saw it is simply created again: that overwrites nothing.
-      if (current && current.etag !== expected)
-        throw new ConflictError(
-          `the remote ${this.path} changed since this copy was based on it; run \`enclave pull\` first, then push`,
-        );
-      atomicWriteFile(this.path, bytes);
-      return sha256Hex(bytes);
-    } finally {
-      await release().catch(() => undefined);
-    }
+    return withFileLock(
+      `${this.path}.lock`,
+      () => {
+        const current = this.read();
+        // A file deleted since we last saw it is simply created again: that overwrites nothing.
+        if (current && current.etag !== expected)
+          throw new ConflictError(
+            `the remote ${this.path} changed since this copy was based on it; run \`enclave pull\` first, then push`,
+          );
+        atomicWriteFile(this.path, bytes);
+        return sha256Hex(bytes);
+      },
+      {
+        staleMs: 10_000,
+        retries: { retries: 50, minTimeout: 20, maxTimeout: 500 },
+        busy: (lockPath, cause) =>
+          `the remote ${this.path} is busy (another enclave process holds ${lockPath}): ${cause}; ` +
+          "try again, or remove that lock directory if no enclave process is pushing",
+      },
+    );
   }
 
   async history(): Promise<RemoteVersion[]> {

@@ -1,13 +1,13 @@
 /**
  * An S3 client configured the standard AWS way: region, endpoint and credentials from the SDK's
- * usual sources, with two enclave rules on top:
- *  - static keys in the environment win at once when no profile was asked for (the SDK's chain
- *    would otherwise try an SSO profile first and can hang for ~30 s — a known trap);
- *  - a custom endpoint (S3-compatible stores, moto in tests) uses path-style addressing.
+ * usual sources, in the order every AWS client of enclave uses (src/platform/aws-credentials.ts:
+ * `--profile`, else static keys in the environment — at once, so no SSO profile is probed first,
+ * which can hang for ~30 s — else `AWS_PROFILE`, else the SDK's default chain). A custom endpoint
+ * (S3-compatible stores, moto in tests) uses path-style addressing.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { fromEnv, fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import { awsCredentialSource, awsRegion } from "../platform/aws-credentials.js";
 
 export interface AwsOptions {
   region?: string;
@@ -15,16 +15,17 @@ export interface AwsOptions {
   endpointUrl?: string;
 }
 
+/** The credentials for `opts` (also used for STS by bootstrap/). */
 export function credentialProvider(
   opts: AwsOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): AwsCredentialIdentityProvider {
-  if (!opts.profile && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return fromEnv();
-  return fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
+  return awsCredentialSource(opts.profile ? { name: opts.profile, from: "--profile" } : undefined, env)
+    .provider;
 }
 
 export function resolveRegion(opts: AwsOptions, env: NodeJS.ProcessEnv = process.env): string {
-  return opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
+  return awsRegion(opts.region, env);
 }
 
 export function makeS3Client(opts: AwsOptions, env: NodeJS.ProcessEnv = process.env): S3Client {

@@ -15,7 +15,7 @@ import { basename, dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { EnclavePaths } from "../config/paths.js";
 import { EnclaveError } from "../errors.js";
 import { INNER, OUTER } from "./scripts.js";
-import { NAMESPACE_FLAGS, type SandboxTools, SH, sandboxTools } from "./tools.js";
+import { BASE_MOUNTS, NAMESPACE_FLAGS, type SandboxTools, SH, sandboxTools } from "./tools.js";
 
 export type SandboxMode = "auto" | "bwrap" | "none";
 
@@ -168,7 +168,7 @@ export const SYSTEM_SOCKETS = [
   "/run/dbus",
 ];
 
-/** Mounted afresh inside the sandbox: host paths under them are invisible anyway. */
+/** Mounted afresh inside the sandbox (BASE_MOUNTS): host paths under them are invisible anyway. */
 const REPLACED = ["/tmp", "/dev", "/proc"];
 
 function within(path: string, dir: string): boolean {
@@ -243,20 +243,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
     sock = SANDBOX_SOCKET;
   }
 
-  const args = [...NAMESPACE_FLAGS];
-  args.push(
-    "--ro-bind",
-    "/",
-    "/",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--tmpfs",
-    "/tmp",
-    "--tmpfs",
-    "/dev/shm",
-  );
+  const args = [...NAMESPACE_FLAGS, ...BASE_MOUNTS];
   for (const r of readable) args.push("--ro-bind", r, r);
   for (const w of [cwd, ...writable]) args.push("--bind", w, w);
   for (const [p, dir] of hides) args.push(...(dir ? ["--tmpfs", p] : ["--ro-bind", "/dev/null", p]));
@@ -310,11 +297,20 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
   };
 }
 
-/** TIOCSTI works for unprivileged processes unless Linux 6.2+ has dev.tty.legacy_tiocsti=0. */
-function tiocstiAllowed(): boolean {
-  try {
-    return readFileSync("/proc/sys/dev/tty/legacy_tiocsti", "utf8").trim() !== "0";
-  } catch {
-    return true;
+const LEGACY_TIOCSTI = "/proc/sys/dev/tty/legacy_tiocsti";
+let tiocsti: boolean | undefined;
+
+/**
+ * TIOCSTI works for unprivileged processes unless Linux 6.2+ has dev.tty.legacy_tiocsti=0.
+ * Read once per process.
+ */
+export function tiocstiAllowed(read: () => string = () => readFileSync(LEGACY_TIOCSTI, "utf8")): boolean {
+  if (tiocsti === undefined) {
+    try {
+      tiocsti = read().trim() !== "0";
+    } catch {
+      tiocsti = true;
+    }
   }
+  return tiocsti;
 }

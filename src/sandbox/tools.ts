@@ -39,6 +39,37 @@ export const NAMESPACE_FLAGS = [
   "ALL",
 ];
 
+/**
+ * The filesystem every sandbox starts from: the host read-only, fresh /dev, /proc, /tmp and
+ * /dev/shm. The probe mounts exactly these, so it tests what a run does.
+ */
+export const BASE_MOUNTS: readonly string[] = [
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--tmpfs",
+  "/tmp",
+  "--tmpfs",
+  "/dev/shm",
+];
+
+/** The bwrap arguments of the availability probe: a run's namespaces and mounts, then `exit 0`. */
+export function probeArgs(withSeccomp: boolean): string[] {
+  return [
+    ...(withSeccomp ? ["--seccomp", "0"] : []),
+    ...NAMESPACE_FLAGS,
+    ...BASE_MOUNTS,
+    "--",
+    SH,
+    "-c",
+    "exit 0",
+  ];
+}
+
 /** The first executable NAME on PATH (empty entries ignored), like execvp. */
 export function findExecutable(
   name: string,
@@ -84,24 +115,7 @@ function probe(path: string | undefined): SandboxTools {
   const setpriv = findExecutable("setpriv", path);
   if (setpriv && run(setpriv, ["--pdeathsig", "KILL", "--", SH, "-c", "exit 0"]).status === 0)
     t.setpriv = setpriv;
-  const args = [
-    ...(filter ? ["--seccomp", "0"] : []),
-    ...NAMESPACE_FLAGS,
-    "--ro-bind",
-    "/",
-    "/",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--tmpfs",
-    "/tmp",
-    "--",
-    SH,
-    "-c",
-    "exit 0",
-  ];
-  const r = run(bwrap!, args, filter);
+  const r = run(bwrap!, probeArgs(filter !== undefined), filter);
   if (r.status === 0) {
     t.ok = true;
     return t;

@@ -3,10 +3,10 @@
  * (two `enclave set` in parallel must lose neither value).
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import lockfile from "proper-lockfile";
 import type { EnclavePaths } from "../config/paths.js";
 import { EnclaveError, NotInitializedError } from "../errors.js";
 import { atomicWriteFile, removeStaleTempFiles } from "../platform/atomic-write.js";
+import { withFileLock } from "../platform/file-lock.js";
 import { type ParsedContainer, parseContainer } from "./format.js";
 
 /**
@@ -48,25 +48,13 @@ export class VaultStore {
   /** Run fn while holding the vault lock (waits for other enclave processes). */
   async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
     this.ensureHome();
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.paths.home, {
-        lockfilePath: this.paths.lockTarget,
-        realpath: false,
-        stale: LOCK_STALE_MS,
-        update: LOCK_UPDATE_MS,
-        retries: { retries: 100, factor: 1.3, minTimeout: 10, maxTimeout: 250 },
-      });
-    } catch (e) {
-      throw new EnclaveError(
-        `the vault is busy (another enclave process holds ${this.paths.lockTarget}): ${(e as Error).message}; ` +
-          `try again, or remove that lock directory if no enclave process is running`,
-      );
-    }
-    try {
-      return await fn();
-    } finally {
-      await release().catch(() => undefined);
-    }
+    return withFileLock(this.paths.lockTarget, fn, {
+      staleMs: LOCK_STALE_MS,
+      updateMs: LOCK_UPDATE_MS,
+      retries: { retries: 100, factor: 1.3, minTimeout: 10, maxTimeout: 250 },
+      busy: (lockPath, cause) =>
+        `the vault is busy (another enclave process holds ${lockPath}): ${cause}; ` +
+        `try again, or remove that lock directory if no enclave process is running`,
+    });
   }
 }

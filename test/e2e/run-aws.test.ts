@@ -8,11 +8,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { baseAwsEnv, TEST_ROLE } from "../helpers/aws.js";
 import { REPO, type Sandbox, sandboxPool } from "../helpers/cli.js";
 import { type Moto, startMoto } from "../helpers/moto.js";
 
 const AWS_CLI = "/usr/bin/aws";
-const ROLE = "arn:aws:iam::123456789012:role/agent";
+const ROLE = TEST_ROLE;
 const pool = sandboxPool();
 const SANDBOX = (() => {
   try {
@@ -31,7 +32,7 @@ before(async () => {
   moto = await startMoto();
   // The operator's own credentials: moto's dummy keys, visible to enclave, never to the run.
   sb = await pool.vault("run-aws", {
-    env: { ...moto.env, AWS_ENDPOINT_URL_STS: moto.endpoint, AWS_EC2_METADATA_DISABLED: "true" },
+    env: { ...baseAwsEnv(moto), AWS_EC2_METADATA_DISABLED: "true" },
   });
   work = pool.tempDir("enclave-run-aws-");
   await sb.ok(["grant", "aws", "dev", "--role", ROLE, "--region", "us-east-1", "--duration", "15m"]);

@@ -16,7 +16,13 @@ import {
   type SandboxRequest,
 } from "../../src/sandbox/sandbox.js";
 import { printfEscaped, TIOCLINUX, TIOCSTI, tiocstiFilter } from "../../src/sandbox/seccomp.js";
-import { findExecutable, sandboxTools } from "../../src/sandbox/tools.js";
+import {
+  BASE_MOUNTS,
+  findExecutable,
+  NAMESPACE_FLAGS,
+  probeArgs,
+  sandboxTools,
+} from "../../src/sandbox/tools.js";
 
 const scratch = mkdtempSync(join("/dev/shm", "enclave-sbplan-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -182,5 +188,20 @@ describe("TIOCSTI filter", () => {
   test("printf escapes: three octal digits per byte, nothing else", () => {
     const s = printfEscaped(Buffer.from([0, 37, 92, 255, 10]));
     assert.equal(s, "\\000\\045\\134\\377\\012");
+  });
+});
+
+describe("the availability probe", () => {
+  test("mounts what a run mounts, in the run's namespaces", () => {
+    const run = [...NAMESPACE_FLAGS, ...BASE_MOUNTS];
+    const contains = (args: string[]) => args.some((_, i) => run.every((a, j) => args[i + j] === a));
+    for (const seccomp of [true, false]) {
+      const probe = probeArgs(seccomp);
+      assert.ok(contains(probe), `probe args: ${probe.join(" ")}`);
+      assert.deepEqual(probe.slice(-4), ["--", "/bin/sh", "-c", "exit 0"]);
+      assert.equal(probe.includes("--seccomp"), seccomp);
+    }
+    assert.ok(BASE_MOUNTS.join(" ").includes("--tmpfs /dev/shm"));
+    if (bwrapAvailable()) assert.ok(contains(planSandbox("bwrap", request()).args));
   });
 });

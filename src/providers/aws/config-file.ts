@@ -13,11 +13,10 @@
  * container endpoint, render the profile without `credential_process` (`prefer: "container"`).
  */
 import { UsageError } from "../../errors.js";
+import { AWS_PROFILE_NAME, AWS_PROFILE_NAME_RULE, AWS_REGION_NAME } from "./names.js";
 
 export type AwsCredentialPath = "process" | "container";
 
-const PROFILE = /^[\w+=,.@:-]{1,64}$/;
-const REGION = /^[a-z0-9-]{1,32}$/;
 /** Characters a POSIX shell and Python's shlex take literally outside quotes. */
 const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
 
@@ -45,9 +44,9 @@ export function renderAwsConfig(opts: {
   /** The full command line (see commandLine); omit it for a container-endpoint-only profile. */
   credentialProcess?: string;
 }): string {
-  if (!PROFILE.test(opts.profile))
-    throw new UsageError(`AWS profile name "${opts.profile}" must be 1–64 letters, digits or _+=,.@:-`);
-  if (opts.region !== undefined && !REGION.test(opts.region))
+  if (!AWS_PROFILE_NAME.test(opts.profile))
+    throw new UsageError(`AWS profile name "${opts.profile}" must be ${AWS_PROFILE_NAME_RULE}`);
+  if (opts.region !== undefined && !AWS_REGION_NAME.test(opts.region))
     throw new UsageError(`"${opts.region}" is not an AWS region name`);
   const header = opts.profile === "default" ? "[default]" : `[profile ${opts.profile}]`;
   const lines = ["# Written by enclave for one run; removed when the run ends.", header];

@@ -11,14 +11,15 @@
  *   {"Version":1,"AccessKeyId":…,"SecretAccessKey":…,"SessionToken":…,"Expiration":…}
  *
  * It is spawned once per refresh, so it stays small: node:http and node:fs only — no AWS SDK, no
- * CLI framework, nothing else from enclave. Exit codes: 0 printed credentials, 1 the endpoint
- * refused or failed, 2 bad arguments or token file.
+ * CLI framework, nothing from enclave but errors, Buffer wiping and the privacy check. Exit
+ * codes: 0 printed credentials, 1 the endpoint refused or failed, 2 bad arguments or token file.
  */
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { fileURLToPath } from "node:url";
 import { EnclaveError, UsageError } from "../../errors.js";
+import { privacyProblem } from "../../platform/private-dir.js";
 import { concatAndWipe } from "../../secure/buffers.js";
 
 export interface CredentialProcessArgs {
@@ -30,6 +31,9 @@ interface Io {
   stdout: { write(s: string): unknown };
   stderr: { write(s: string): unknown };
 }
+
+/** This module's own file: what a generated profile's `credential_process` runs with node. */
+export const CREDENTIAL_PROCESS_SCRIPT = fileURLToPath(import.meta.url);
 
 const TIMEOUT_MS = 20_000;
 const MAX_TOKEN_BYTES = 4096;
@@ -75,14 +79,8 @@ function readToken(file: string): Buffer {
     throw new UsageError(`cannot open the token file ${file} (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new UsageError(`the token file ${file} is not a regular file`);
-    if (typeof process.getuid === "function" && st.uid !== process.getuid())
-      throw new UsageError(`the token file ${file} belongs to another user`);
-    if ((st.mode & 0o077) !== 0)
-      throw new UsageError(
-        `the token file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it must be 0600`,
-      );
+    const problem = privacyProblem(fstatSync(fd), "file");
+    if (problem) throw new UsageError(`the token file ${file} ${problem}; it must be this user's, mode 0600`);
     const buf = Buffer.alloc(MAX_TOKEN_BYTES + 1);
     let n = 0;
     for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
@@ -223,7 +221,7 @@ function isMain(): boolean {
   const script = process.argv[1];
   if (!script) return false;
   try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+    return realpathSync(script) === realpathSync(CREDENTIAL_PROCESS_SCRIPT);
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
 import { parseRoleArn } from "./arn.js";
+import { AWS_PROFILE_NAME, AWS_PROFILE_NAME_RULE, AWS_REGION_NAME } from "./names.js";
 import { AwsCredentialError, assumeRole, makeStsContext, sessionNameFor } from "./sts.js";
 
 export interface AwsGrantConfig {
@@ -30,11 +31,8 @@ export const MAX_POLICY_CHARS = 2048;
 /** A policy file larger than this is not a session policy (it could not be minified under 2,048). */
 const MAX_POLICY_FILE_BYTES = 64 * 1024;
 
-const REGION = /^[a-z]{2,3}(-[a-z]+)+-\d{1,2}$/;
 /** STS ExternalId: 2–1,224 characters of `[\w+=,.@:/-]`. */
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-/** A profile name enclave can write into messages and pass on without quoting surprises. */
-const PROFILE = /^[\w+=,.@:/-]{1,128}$/;
 
 export function parseAwsDuration(text: string): number {
   const ms = parseDuration(text, "--duration");
@@ -48,7 +46,7 @@ export function parseAwsDuration(text: string): number {
 }
 
 export function validateRegion(region: string, partition: string): string {
-  if (!REGION.test(region))
+  if (!AWS_REGION_NAME.test(region))
     throw new UsageError(`--region "${region}" is not an AWS region name (e.g. us-east-1, eu-central-1)`);
   const isCn = region.startsWith("cn-");
   const isGov = region.startsWith("us-gov-");
@@ -201,9 +199,9 @@ export function validateAwsGrant(input: {
   if (input.policyFile !== undefined)
     cfg.policy = validateSessionPolicy(readPolicyFile(input.policyFile), `--policy ${input.policyFile}`);
   if (input.sourceProfile !== undefined) {
-    if (!PROFILE.test(input.sourceProfile))
+    if (!AWS_PROFILE_NAME.test(input.sourceProfile))
       throw new UsageError(
-        `--source-profile "${input.sourceProfile}" is not a profile name (letters, digits and _+=,.@:/-)`,
+        `--source-profile "${input.sourceProfile}" is not a profile name (${AWS_PROFILE_NAME_RULE})`,
       );
     cfg.sourceProfile = input.sourceProfile;
   }

@@ -19,6 +19,7 @@
  */
 import type { STSClient } from "@aws-sdk/client-sts";
 import { EnclaveError } from "../../errors.js";
+import { CREDENTIAL_REFRESH_WINDOW_MS } from "../../platform/aws-credentials.js";
 import { wipe } from "../../secure/buffers.js";
 import type { AwsGrantConfig } from "./grant.js";
 import {
@@ -71,7 +72,8 @@ export interface AwsSessionBrokerOptions {
   fingerprint?: (accessKeyId: string) => string;
 }
 
-export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000;
+/** Refresh a session this close to its expiry: the window enclave uses for every AWS credential. */
+export const DEFAULT_REFRESH_WINDOW_MS = CREDENTIAL_REFRESH_WINDOW_MS;
 /** A session with less than this left is not served even when a refresh failed. */
 const MIN_SERVE_MS = 60_000;
 

@@ -3,17 +3,9 @@
  * come from, the STS client, one AssumeRole with the SourceIdentity fallback, and errors that say
  * what to do next.
  *
- * Base credentials, in this order (the SDK's own order, made explicit so errors can name it):
- *  1. `--source-profile P`: that profile of the shared config/credentials files (static keys,
- *     IAM Identity Center, credential_process, role_arn chains — whatever the profile says);
- *  2. `AWS_PROFILE` when set (the SDK prefers it over environment keys too);
- *  3. `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`) — used at once, so
- *     the SDK's chain never probes an SSO profile first;
- *  4. the SDK's default chain (profile "default", web identity, container, instance metadata).
- * `env` is honoured for the keys, the profile name and the file locations; the SDK's chain still
- * reads its remaining settings (e.g. AWS_EC2_METADATA_DISABLED) from process.env, and its fromIni
- * (3.1173) looks an IAM Identity Center profile up again in the default config file
- * (process.env.AWS_CONFIG_FILE or ~/.aws/config), not in the file it was given.
+ * Base credentials: `awsCredentialSource` (src/platform/aws-credentials.ts), the order every AWS
+ * client of enclave uses, with `--source-profile P` as the named profile: that profile, else the
+ * environment keys, else `AWS_PROFILE`, else the SDK's default chain.
  *
  * The STS endpoint: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL` (unless
  * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the SDK's regional endpoint for the region.
@@ -26,21 +18,14 @@ import {
   GetCallerIdentityCommand,
   STSClient,
 } from "@aws-sdk/client-sts";
-import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { formatDuration } from "../../config/duration.js";
 import { EnclaveError } from "../../errors.js";
+import { type AwsCredentialSource, awsCredentialSource, awsRegion } from "../../platform/aws-credentials.js";
 import { parseRoleArn } from "./arn.js";
 import type { AwsGrantConfig } from "./grant.js";
 import { needsSsoLogin } from "./sso.js";
 
-export interface BaseCredentialSource {
-  provider: AwsCredentialIdentityProvider;
-  /** For messages: "profile \"ops\" (--source-profile)", "environment keys (AWS_ACCESS_KEY_ID)"… */
-  describe: string;
-  /** The profile in use, when there is one (for the `aws sso login --profile` hint). */
-  profile?: string;
-}
+export type BaseCredentialSource = AwsCredentialSource;
 
 /** Failure to obtain or use enclave's own credentials, or an STS refusal (exit 1). */
 export class AwsCredentialError extends EnclaveError {
@@ -52,69 +37,14 @@ export class AwsCredentialError extends EnclaveError {
   }
 }
 
-const REFRESH_BASE_MS = 5 * 60_000;
-
-/** One resolution shared by all callers; resolved again when it is within 5 minutes of expiry. */
-function memoProvider(p: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
-  let cached: AwsCredentialIdentity | undefined;
-  let inflight: Promise<AwsCredentialIdentity> | undefined;
-  return async () => {
-    if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > REFRESH_BASE_MS))
-      return cached;
-    inflight ??= p()
-      .then((c) => {
-        cached = c;
-        return c;
-      })
-      .finally(() => {
-        inflight = undefined;
-      });
-    return inflight;
-  };
-}
-
-function fileOptions(env: NodeJS.ProcessEnv): { filepath?: string; configFilepath?: string } {
-  return {
-    ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
-    ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
-  };
-}
-
 export function baseCredentialSource(
   cfg: Pick<AwsGrantConfig, "sourceProfile">,
   env: NodeJS.ProcessEnv,
 ): BaseCredentialSource {
-  const files = fileOptions(env);
-  if (cfg.sourceProfile)
-    return {
-      provider: memoProvider(fromIni({ profile: cfg.sourceProfile, ...files })),
-      describe: `profile "${cfg.sourceProfile}" (--source-profile)`,
-      profile: cfg.sourceProfile,
-    };
-  if (env.AWS_PROFILE)
-    return {
-      provider: memoProvider(fromIni({ profile: env.AWS_PROFILE, ...files })),
-      describe: `profile "${env.AWS_PROFILE}" (AWS_PROFILE)`,
-      profile: env.AWS_PROFILE,
-    };
-  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = env;
-  if (id && secret) {
-    const creds: AwsCredentialIdentity = {
-      accessKeyId: id,
-      secretAccessKey: secret,
-      ...(token ? { sessionToken: token } : {}),
-    };
-    return {
-      provider: async () => creds,
-      describe: "environment keys (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
-    };
-  }
-  return {
-    provider: memoProvider(fromNodeProviderChain(files)),
-    describe:
-      'the default AWS credential chain (profile "default" in ~/.aws, web identity, container and instance credentials)',
-    profile: "default",
-  };
+  return awsCredentialSource(
+    cfg.sourceProfile ? { name: cfg.sourceProfile, from: "--source-profile" } : undefined,
+    env,
+  );
 }
 
 export function stsEndpoint(env: NodeJS.ProcessEnv): string | undefined {
@@ -126,12 +56,7 @@ const PARTITION_DEFAULT_REGION = { aws: "us-east-1", "aws-cn": "cn-north-1", "aw
 
 /** The grant's region, else the environment's, else the role's partition's usual STS region. */
 export function stsRegion(cfg: Pick<AwsGrantConfig, "region" | "role">, env: NodeJS.ProcessEnv): string {
-  return (
-    cfg.region ??
-    env.AWS_REGION ??
-    env.AWS_DEFAULT_REGION ??
-    PARTITION_DEFAULT_REGION[parseRoleArn(cfg.role).partition]
-  );
+  return awsRegion(cfg.region, env, PARTITION_DEFAULT_REGION[parseRoleArn(cfg.role).partition]);
 }
 
 export interface StsContext {

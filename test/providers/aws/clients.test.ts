@@ -8,55 +8,33 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { test } from "node:test";
 import { type AwsCredentialPath, awsChildSetup } from "../../../src/providers/aws/config-file.js";
-import { AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
+import { CREDENTIAL_PROCESS_SCRIPT } from "../../../src/providers/aws/credential-process.js";
+import { useMotoCredentialServer } from "../../helpers/aws.js";
 import { REPO } from "../../helpers/cli.js";
-import { type Moto, startMoto } from "../../helpers/moto.js";
-import { type CredentialServer, startCredentialServer } from "./credential-server.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 const AWS = "/usr/bin/aws";
-const SCRIPT = fileURLToPath(new URL("../../../src/providers/aws/credential-process.js", import.meta.url));
 const RUN_ID = "20261123-c1a7";
 const ASSUMED = `arn:aws:sts::123456789012:assumed-role/agent/enclave-${RUN_ID}`;
-let moto: Moto;
-let broker: AwsSessionBroker;
-let srv: CredentialServer;
-
-before(async () => {
-  moto = await startMoto();
-  broker = new AwsSessionBroker({
-    grantName: "deploy",
-    runId: RUN_ID,
-    config: { role: "arn:aws:iam::123456789012:role/agent", durationSeconds: 3600 },
-    // enclave's own (base) credentials: moto's dummy keys. The children never see them.
-    env: { ...moto.env, AWS_ENDPOINT_URL_STS: moto.endpoint },
-  });
-  srv = await startCredentialServer(broker);
-});
-after(async () => {
-  await srv?.close();
-  broker?.close();
-  await moto?.stop();
-});
+const fx = useMotoCredentialServer({ runId: RUN_ID, durationSeconds: 3600 });
 
 /** The child's whole environment: PATH, an empty HOME (no ~/.aws), and the run's AWS variables. */
-function childEnv(path: AwsCredentialPath, token = srv.token): Record<string, string> {
-  const configFile = join(srv.dir, `aws-config-${path}`);
+function childEnv(path: AwsCredentialPath, token = fx.srv.token): Record<string, string> {
+  const configFile = join(fx.srv.dir, `aws-config-${path}`);
   const setup = awsChildSetup({
     prefer: path,
     region: "us-east-1",
     configFile,
-    endpointUrl: srv.url,
-    tokenFile: srv.tokenFile,
+    endpointUrl: fx.srv.url,
+    tokenFile: fx.srv.tokenFile,
     token,
-    credentialProcessCommand: [process.execPath, SCRIPT],
+    credentialProcessCommand: [process.execPath, CREDENTIAL_PROCESS_SCRIPT],
   });
   writeFileSync(configFile, setup.configText, { mode: 0o600 });
   assert.equal(setup.configText.includes("credential_process"), path === "process");
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: srv.dir, ...setup.env };
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: fx.srv.dir, ...setup.env };
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>) {
@@ -83,7 +61,7 @@ function assertNoBaseCredentials(env: Record<string, string | undefined>): void 
   for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
     assert.equal(env[k], undefined, `${k} in the child`);
   for (const [k, v] of Object.entries(env))
-    assert.notEqual(v, moto.env.AWS_SECRET_ACCESS_KEY, `${k} holds enclave's own secret key`);
+    assert.notEqual(v, fx.moto.env.AWS_SECRET_ACCESS_KEY, `${k} holds enclave's own secret key`);
 }
 
 for (const path of ["process", "container"] as const) {
@@ -92,54 +70,54 @@ for (const path of ["process", "container"] as const) {
   test(`AWS CLI v2 via ${path === "process" ? "credential_process" : "the container endpoint"}: the run's assumed role`, {
     skip: existsSync(AWS) ? false : `${AWS} is not installed`,
   }, async () => {
-    const seen = srv.userAgents.length;
+    const seen = fx.srv.userAgents.length;
     const env = childEnv(path);
     const r = await run(
       AWS,
-      ["sts", "get-caller-identity", "--endpoint-url", moto.endpoint, "--output", "json"],
+      ["sts", "get-caller-identity", "--endpoint-url", fx.moto.endpoint, "--output", "json"],
       env,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { Arn: string }).Arn, ASSUMED);
-    const agents = srv.userAgents.slice(seen);
+    const agents = fx.srv.userAgents.slice(seen);
     assert.ok(agents.length >= 1);
     for (const a of agents) assert.match(a ?? "", via, `request from ${a}`);
     assertNoBaseCredentials(env);
   });
 
   test(`AWS SDK v3 default chain via ${path === "process" ? "credential_process" : "the container endpoint"}: the run's assumed role`, async () => {
-    const seen = srv.userAgents.length;
+    const seen = fx.srv.userAgents.length;
     const r = await run(process.execPath, ["--input-type=module", "-e", NODE_CHILD], {
       ...childEnv(path),
-      AWS_ENDPOINT_URL_STS: moto.endpoint,
+      AWS_ENDPOINT_URL_STS: fx.moto.endpoint,
     });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { arn: string; expiration: string; env: Record<string, string> };
     assert.equal(out.arn, ASSUMED);
-    assert.equal(out.expiration, (await broker.get()).expiration.toISOString());
+    assert.equal(out.expiration, (await fx.broker.get()).expiration.toISOString());
     assertNoBaseCredentials(out.env);
-    const agents = srv.userAgents.slice(seen);
+    const agents = fx.srv.userAgents.slice(seen);
     assert.equal(agents.length, 1);
     assert.match(agents[0] ?? "", via);
   });
 }
 
 test("every child shared the one session: one STS call so far", () => {
-  assert.equal(broker.stats().stsCalls, 1);
+  assert.equal(fx.broker.stats().stsCalls, 1);
 });
 
 test("a child with a wrong token gets nothing, and the refusals are audited", {
   skip: existsSync(AWS) ? false : `${AWS} is not installed`,
 }, async () => {
-  const seen = srv.audits.length;
+  const seen = fx.srv.audits.length;
   const r = await run(
     AWS,
-    ["sts", "get-caller-identity", "--endpoint-url", moto.endpoint],
-    childEnv("container", `${srv.token}-guess`),
+    ["sts", "get-caller-identity", "--endpoint-url", fx.moto.endpoint],
+    childEnv("container", `${fx.srv.token}-guess`),
   );
   assert.notEqual(r.code, 0);
   assert.doesNotMatch(r.stdout, /assumed-role/);
-  const refused = srv.audits.slice(seen);
+  const refused = fx.srv.audits.slice(seen);
   assert.ok(refused.length >= 1);
   for (const a of refused)
     assert.deepEqual(a, { ok: false, reason: "wrong Authorization token", status: 401 });

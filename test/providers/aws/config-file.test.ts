@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { UsageError } from "../../../src/errors.js";
 import { awsChildEnv, commandLine, renderAwsConfig } from "../../../src/providers/aws/config-file.js";
+import { validateRegion } from "../../../src/providers/aws/grant.js";
 
 const ARGS = [
   "/usr/bin/node",
@@ -61,6 +62,23 @@ test("the profile: region and credential_process, or region only for the contain
     renderAwsConfig({ profile: "default" }),
     "# Written by enclave for one run; removed when the run ends.\n[default]\n",
   );
+});
+
+test("every name `grant aws` accepts can be written: enclave-<longest grant name>, any valid region", () => {
+  const profile = `enclave-${"g".repeat(64)}`;
+  assert.match(
+    renderAwsConfig({ profile, region: "us-gov-west-1" }),
+    /^\[profile enclave-g{64}\]\nregion = us-gov-west-1$/m,
+  );
+  for (const region of ["us-east-1", "cn-north-1", "ap-southeast-2"]) {
+    assert.equal(validateRegion(region, region.startsWith("cn-") ? "aws-cn" : "aws"), region);
+    assert.match(renderAwsConfig({ profile: "p", region }), new RegExp(`region = ${region}\n`));
+  }
+  for (const region of ["eu west", "local", "us-east"]) {
+    assert.throws(() => validateRegion(region, "aws"), /not an AWS region name/);
+    assert.throws(() => renderAwsConfig({ profile: "p", region }), /not an AWS region name/);
+  }
+  assert.throws(() => renderAwsConfig({ profile: "x".repeat(129) }), /must be 1–128 letters/);
 });
 
 test("what the config parsers would misread is refused", () => {

@@ -4,33 +4,15 @@
  * but "ask the operator") versus what the audit gets.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
-import { type Moto, startMoto } from "../../helpers/moto.js";
-import { type CredentialServer, startCredentialServer } from "./credential-server.js";
-import { type StsRecorder, startStsRecorder } from "./sts-recorder.js";
+import { baseAwsEnv, TEST_ROLE, useMotoCredentialServer } from "../../helpers/aws.js";
+import { startCredentialServer } from "../../helpers/credential-server.js";
+import { type StsRecorder, startStsRecorder } from "../../helpers/sts-recorder.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
-const ROLE = "arn:aws:iam::123456789012:role/agent";
-let moto: Moto;
-let broker: AwsSessionBroker;
-let srv: CredentialServer;
-
-before(async () => {
-  moto = await startMoto();
-  broker = new AwsSessionBroker({
-    grantName: "deploy",
-    runId: "run-e1",
-    config: { role: ROLE, durationSeconds: 900 },
-    env: { ...moto.env, AWS_ENDPOINT_URL_STS: moto.endpoint },
-  });
-  srv = await startCredentialServer(broker);
-});
-after(async () => {
-  await srv?.close();
-  broker?.close();
-  await moto?.stop();
-});
+const ROLE = TEST_ROLE;
+const fx = useMotoCredentialServer({ runId: "run-e1", durationSeconds: 900 });
 
 async function get(url: string, headers: Record<string, string> = {}, method = "GET") {
   const r = await fetch(url, { method, headers });
@@ -38,8 +20,8 @@ async function get(url: string, headers: Record<string, string> = {}, method = "
 }
 
 test("the right token gets the session in the container-credentials format", async () => {
-  const before = srv.audits.length;
-  const r = await get(srv.url, { authorization: srv.token });
+  const before = fx.srv.audits.length;
+  const r = await get(fx.srv.url, { authorization: fx.srv.token });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get("content-type"), "application/json");
   assert.equal(r.headers.get("cache-control"), "no-store");
@@ -48,41 +30,41 @@ test("the right token gets the session in the container-credentials format", asy
   assert.match(body.AccessKeyId!, /^ASIA/);
   assert.equal(new Date(body.Expiration!).toISOString(), body.Expiration);
   assert.ok(new Date(body.Expiration!).getTime() > Date.now() + 14 * 60_000);
-  assert.deepEqual(srv.audits.slice(before), [{ ok: true, status: 200 }]);
+  assert.deepEqual(fx.srv.audits.slice(before), [{ ok: true, status: 200 }]);
 });
 
 test("a missing or wrong token gets 401 with a generic body; the audit says which", async () => {
-  const before = srv.audits.length;
-  const calls = broker.stats().stsCalls;
+  const before = fx.srv.audits.length;
+  const calls = fx.broker.stats().stsCalls;
   const cases: [Record<string, string>, string][] = [
     [{}, "missing Authorization token"],
-    [{ authorization: `${srv.token.slice(0, -1)}x` }, "wrong Authorization token"], // same length
-    [{ authorization: `${srv.token}x` }, "wrong Authorization token"],
-    [{ authorization: `Bearer ${srv.token}` }, "wrong Authorization token"],
+    [{ authorization: `${fx.srv.token.slice(0, -1)}x` }, "wrong Authorization token"], // same length
+    [{ authorization: `${fx.srv.token}x` }, "wrong Authorization token"],
+    [{ authorization: `Bearer ${fx.srv.token}` }, "wrong Authorization token"],
     [{ authorization: "" }, "missing Authorization token"],
   ];
   for (const [headers] of cases) {
-    const r = await get(srv.url, headers);
+    const r = await get(fx.srv.url, headers);
     assert.equal(r.status, 401);
     assert.deepEqual(JSON.parse(r.text), { Code: "Unauthorized", Message: "not authorized" });
   }
   assert.deepEqual(
-    srv.audits.slice(before),
+    fx.srv.audits.slice(before),
     cases.map(([, reason]) => ({ ok: false, reason, status: 401 })),
   );
-  assert.equal(broker.stats().stsCalls, calls, "a refused request never reaches STS");
+  assert.equal(fx.broker.stats().stsCalls, calls, "a refused request never reaches STS");
 });
 
 test("other methods get 405", async () => {
   for (const method of ["POST", "PUT", "DELETE"]) {
-    const r = await get(srv.url, { authorization: srv.token }, method);
+    const r = await get(fx.srv.url, { authorization: fx.srv.token }, method);
     assert.equal(r.status, 405);
     assert.equal(r.headers.get("allow"), "GET");
   }
 });
 
 test("when STS fails the child gets 502 and a neutral message; the audit gets the reason", async () => {
-  const rec: StsRecorder = await startStsRecorder(moto.endpoint);
+  const rec: StsRecorder = await startStsRecorder(fx.moto.endpoint);
   rec.fault = (c) =>
     c.Action === "AssumeRole"
       ? {
@@ -96,7 +78,7 @@ test("when STS fails the child gets 502 and a neutral message; the audit gets th
     grantName: "deploy",
     runId: "run-e2",
     config: { role: ROLE, durationSeconds: 900 },
-    env: { ...moto.env, AWS_ENDPOINT_URL_STS: rec.endpoint },
+    env: baseAwsEnv(fx.moto, rec.endpoint),
     onError: (e) => errors.push(e),
   });
   const s = await startCredentialServer(failing);
@@ -129,7 +111,7 @@ test("keep-alive: many requests on one connection, each answered", async () => {
   try {
     const one = () =>
       new Promise<number>((resolve, reject) => {
-        httpGet(srv.url, { agent, headers: { authorization: srv.token } }, (res) => {
+        httpGet(fx.srv.url, { agent, headers: { authorization: fx.srv.token } }, (res) => {
           res.resume();
           res.on("end", () => resolve(res.statusCode ?? 0));
         }).on("error", reject);

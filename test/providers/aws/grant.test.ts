@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { UsageError } from "../../../src/errors.js";
 import {
   type AwsGrantConfig,
@@ -16,25 +16,15 @@ import {
   verifyAwsGrant,
 } from "../../../src/providers/aws/grant.js";
 import { AwsCredentialError } from "../../../src/providers/aws/sts.js";
-import { type Moto, startMoto } from "../../helpers/moto.js";
-import { type StsRecorder, startStsRecorder } from "./sts-recorder.js";
+import { baseAwsEnv, useMotoStsRecorder } from "../../helpers/aws.js";
+import { type StsRecorder, startStsRecorder } from "../../helpers/sts-recorder.js";
 
 // Never let the SDK's chain probe the EC2 metadata address from a test.
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
 const dir = mkdtempSync(join(tmpdir(), "enclave-aws-grant-"));
-let moto: Moto;
-let rec: StsRecorder;
-
-before(async () => {
-  moto = await startMoto();
-  rec = await startStsRecorder(moto.endpoint);
-});
-after(async () => {
-  await rec?.close();
-  await moto?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = useMotoStsRecorder();
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {
   const p = join(dir, name);
@@ -203,10 +193,7 @@ test("policy files that are not session policies are refused with the reason", (
 /** moto's dummy keys and the recorder as STS; no profile, no config files of the host. */
 function motoEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
-    AWS_ACCESS_KEY_ID: "testing",
-    AWS_SECRET_ACCESS_KEY: "testing",
-    AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_STS: rec.endpoint,
+    ...baseAwsEnv(fx.moto, fx.rec.endpoint),
     AWS_CONFIG_FILE: file("empty-config", ""),
     AWS_SHARED_CREDENTIALS_FILE: file("empty-credentials", ""),
     ...extra,
@@ -221,8 +208,8 @@ const failsWith = (code: string, re: RegExp) => (e: unknown) =>
   e instanceof AwsCredentialError && e.exitCode === 1 && e.code === code && re.test(e.message);
 
 test("verify assumes the role once with every setting of the grant, SourceIdentity included", async () => {
-  rec.calls.length = 0;
-  rec.fault = undefined;
+  fx.rec.calls.length = 0;
+  fx.rec.fault = undefined;
   const cfg = validateAwsGrant({
     role: ROLE,
     duration: "30m",
@@ -233,7 +220,7 @@ test("verify assumes the role once with every setting of the grant, SourceIdenti
   assert.match(v.assumedRoleArn, /^arn:aws:sts::123456789012:assumed-role\/deploy\/enclave-verify-\d+$/);
   assert.match(v.sourceIdentity ?? "", /^enclave-verify-\d+$/);
   assert.match(v.source, /environment keys/);
-  const [call, ...more] = rec.assumeCalls();
+  const [call, ...more] = fx.rec.assumeCalls();
   assert.equal(more.length, 0);
   assert.equal(call?.RoleArn, ROLE);
   assert.equal(call?.DurationSeconds, "1800");
@@ -243,8 +230,8 @@ test("verify assumes the role once with every setting of the grant, SourceIdenti
 });
 
 test("a role that refuses SourceIdentity still verifies, without it", async () => {
-  rec.calls.length = 0;
-  rec.fault = (c) =>
+  fx.rec.calls.length = 0;
+  fx.rec.fault = (c) =>
     c.Action === "AssumeRole" && c.SourceIdentity
       ? {
           status: 403,
@@ -257,16 +244,16 @@ test("a role that refuses SourceIdentity still verifies, without it", async () =
     assert.equal(v.sourceIdentity, undefined);
     assert.match(v.assumedRoleArn, /assumed-role\/deploy\/enclave-verify-/);
     assert.deepEqual(
-      rec.assumeCalls().map((c) => Boolean(c.SourceIdentity)),
+      fx.rec.assumeCalls().map((c) => Boolean(c.SourceIdentity)),
       [true, false],
     );
   } finally {
-    rec.fault = undefined;
+    fx.rec.fault = undefined;
   }
 });
 
 test("a trust policy that refuses the caller is named, with the caller's identity", async () => {
-  rec.fault = (c) =>
+  fx.rec.fault = (c) =>
     c.Action === "AssumeRole"
       ? {
           status: 403,
@@ -283,7 +270,7 @@ test("a trust policy that refuses the caller is named, with the caller's identit
       ),
     );
   } finally {
-    rec.fault = undefined;
+    fx.rec.fault = undefined;
   }
 });
 
@@ -334,7 +321,7 @@ test("expired base credentials, a too-long duration and a rejected policy each g
     "[profile ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
   );
   for (const [fault, code, why] of cases) {
-    rec.fault = (c) => (c.Action === "AssumeRole" ? fault : undefined);
+    fx.rec.fault = (c) => (c.Action === "AssumeRole" ? fault : undefined);
     try {
       await assert.rejects(
         verifyAwsGrant(cfgWith({ sourceProfile: "ops" }), { env: motoEnv({ AWS_CONFIG_FILE: config }) }),
@@ -342,7 +329,7 @@ test("expired base credentials, a too-long duration and a rejected policy each g
         code,
       );
     } finally {
-      rec.fault = undefined;
+      fx.rec.fault = undefined;
     }
   }
 });
@@ -392,7 +379,7 @@ test("an IAM Identity Center profile without a valid login says to run aws sso l
 });
 
 test("an unreachable STS endpoint is reported with its address", async () => {
-  const closed = await startStsRecorder(moto.endpoint);
+  const closed = await startStsRecorder(fx.moto.endpoint);
   await closed.close();
   await assert.rejects(
     verifyAwsGrant(cfgWith(), { env: motoEnv({ AWS_ENDPOINT_URL_STS: closed.endpoint }) }),

@@ -4,13 +4,12 @@
  * the test moves, and failures.
  */
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
+import { beforeEach, test } from "node:test";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsGrantConfig } from "../../../src/providers/aws/grant.js";
 import { type AwsIssueInfo, AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
 import { AwsCredentialError } from "../../../src/providers/aws/sts.js";
-import { type Moto, startMoto } from "../../helpers/moto.js";
-import { type StsRecorder, startStsRecorder } from "./sts-recorder.js";
+import { baseAwsEnv, useMotoStsRecorder } from "../../helpers/aws.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 const ROLE = "arn:aws:iam::123456789012:role/agent";
@@ -18,31 +17,15 @@ const POLICY = JSON.stringify({
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::data/*" }],
 });
-let moto: Moto;
-let rec: StsRecorder;
-
-before(async () => {
-  moto = await startMoto();
-  rec = await startStsRecorder(moto.endpoint);
-});
-after(async () => {
-  await rec?.close();
-  await moto?.stop();
-});
+const fx = useMotoStsRecorder();
 beforeEach(() => {
-  rec.calls.length = 0;
-  rec.fault = undefined;
-  rec.delayMs = 0;
+  fx.rec.calls.length = 0;
+  fx.rec.fault = undefined;
+  fx.rec.delayMs = 0;
 });
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    AWS_ACCESS_KEY_ID: "testing",
-    AWS_SECRET_ACCESS_KEY: "testing",
-    AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_STS: rec.endpoint,
-    ...extra,
-  };
+  return { ...baseAwsEnv(fx.moto, fx.rec.endpoint), ...extra };
 }
 
 /** A clock the test moves; starts at the real time (STS's expirations are wall-clock times). */
@@ -77,7 +60,7 @@ test("one AssumeRole per session: session name and SourceIdentity carry the run 
     assert.ok(c.secretAccessKey.length >= 20 && c.sessionToken.length > 20);
     const left = c.expiration.getTime() - Date.now();
     assert.ok(left > 1190_000 && left <= 1200_000, `expires in ${left} ms`);
-    const [call, ...more] = rec.assumeCalls();
+    const [call, ...more] = fx.rec.assumeCalls();
     assert.equal(more.length, 0);
     assert.deepEqual(
       {
@@ -130,13 +113,13 @@ test("the fingerprint hook sees the access key id; the audit record never holds 
 });
 
 test("1,000 concurrent requests share one AssumeRole", async () => {
-  rec.delayMs = 100; // a slow STS: every caller arrives while the first call is in flight
+  fx.rec.delayMs = 100; // a slow STS: every caller arrives while the first call is in flight
   const { b } = broker();
   try {
     const all = await Promise.all(Array.from({ length: 1000 }, () => b.get()));
     assert.equal(new Set(all.map((c) => c.accessKeyId)).size, 1);
     assert.deepEqual(b.stats(), { stsCalls: 1, served: 1000 });
-    assert.equal(rec.assumeCalls().length, 1);
+    assert.equal(fx.rec.assumeCalls().length, 1);
   } finally {
     b.close();
   }
@@ -149,11 +132,11 @@ test("a session is replaced when less than the refresh window remains, and only 
     const first = await b.get();
     t.advance(9 * 60_000); // 15 min session: 6 min left, more than 5
     assert.equal((await b.get()).accessKeyId, first.accessKeyId);
-    assert.equal(rec.assumeCalls().length, 1);
+    assert.equal(fx.rec.assumeCalls().length, 1);
     t.advance(61_000 + 1000); // under 5 min left
     const second = await b.get();
     assert.notEqual(second.accessKeyId, first.accessKeyId);
-    assert.equal(rec.assumeCalls().length, 2);
+    assert.equal(fx.rec.assumeCalls().length, 2);
     // The new session's lifetime counts from its own issue time on the broker's clock.
     t.advance(9 * 60_000);
     assert.equal((await b.get()).accessKeyId, second.accessKeyId);
@@ -188,7 +171,7 @@ test("refreshWindowMs is configurable", async () => {
 });
 
 test("a role that refuses SourceIdentity: retried once without it, and not asked for again", async () => {
-  rec.fault = (c) =>
+  fx.rec.fault = (c) =>
     c.Action === "AssumeRole" && c.SourceIdentity
       ? { status: 403, code: "AccessDenied", message: "not authorized to perform: sts:SetSourceIdentity" }
       : undefined;
@@ -199,7 +182,7 @@ test("a role that refuses SourceIdentity: retried once without it, and not asked
     t.advance(11 * 60_000);
     await b.get();
     assert.deepEqual(
-      rec.assumeCalls().map((c) => c.SourceIdentity ?? null),
+      fx.rec.assumeCalls().map((c) => c.SourceIdentity ?? null),
       ["enclave-r-7f3a", null, null],
     );
     assert.equal(b.stats().stsCalls, 3);
@@ -215,7 +198,7 @@ test("a failed refresh serves the current session while it lasts, then fails wit
   const { b, errors } = broker({ now: t.now });
   try {
     const first = await b.get();
-    rec.fault = (c) =>
+    fx.rec.fault = (c) =>
       c.Action === "AssumeRole"
         ? { status: 403, code: "AccessDenied", message: "trust policy changed" }
         : undefined;
@@ -229,7 +212,7 @@ test("a failed refresh serves the current session while it lasts, then fails wit
       (e: unknown) => e instanceof AwsCredentialError && e.code === "AccessDenied",
     );
     assert.equal(errors.length, 2);
-    rec.fault = undefined;
+    fx.rec.fault = undefined;
     assert.notEqual((await b.get()).accessKeyId, first.accessKeyId);
   } finally {
     b.close();
@@ -237,14 +220,14 @@ test("a failed refresh serves the current session while it lasts, then fails wit
 });
 
 test("concurrent callers of a failing AssumeRole share the one failure", async () => {
-  rec.fault = (c) =>
+  fx.rec.fault = (c) =>
     c.Action === "AssumeRole" ? { status: 400, code: "ValidationError", message: "bad request" } : undefined;
   const { b, errors } = broker();
   try {
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => b.get()));
     assert.ok(results.every((r) => r.status === "rejected"));
     assert.equal(errors.length, 1);
-    assert.equal(rec.assumeCalls().length, 1);
+    assert.equal(fx.rec.assumeCalls().length, 1);
   } finally {
     b.close();
   }
@@ -257,7 +240,7 @@ test("run ids STS would refuse are made into a valid session name of at most 64 
     assert.equal(b.sessionName, `enclave-2026-11-23-run-${"x".repeat(41)}`);
     assert.equal(b.sessionName.length, 64);
     await b.get();
-    assert.equal(rec.assumeCalls()[0]?.RoleSessionName, b.sessionName);
+    assert.equal(fx.rec.assumeCalls()[0]?.RoleSessionName, b.sessionName);
   } finally {
     b.close();
   }
@@ -265,7 +248,7 @@ test("run ids STS would refuse are made into a valid session name of at most 64 
 
 test("the SDK itself honours AWS_ENDPOINT_URL_STS (enclave also passes it explicitly)", async () => {
   const saved = process.env.AWS_ENDPOINT_URL_STS;
-  process.env.AWS_ENDPOINT_URL_STS = rec.endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = fx.rec.endpoint;
   const sts = new STSClient({
     region: "us-east-1",
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
@@ -274,7 +257,7 @@ test("the SDK itself honours AWS_ENDPOINT_URL_STS (enclave also passes it explic
     const r = await sts.send(new GetCallerIdentityCommand({}));
     assert.match(r.Arn ?? "", /^arn:aws:sts::123456789012:/);
     assert.deepEqual(
-      rec.calls.map((c) => c.Action),
+      fx.rec.calls.map((c) => c.Action),
       ["GetCallerIdentity"],
     );
   } finally {
@@ -287,13 +270,13 @@ test("the SDK itself honours AWS_ENDPOINT_URL_STS (enclave also passes it explic
 test("an injected STS client is used as is and left open", async () => {
   const sts = new STSClient({
     region: "us-east-1",
-    endpoint: rec.endpoint,
+    endpoint: fx.rec.endpoint,
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
   });
   const { b } = broker({ sts, env: {} });
   try {
     await b.get();
-    assert.equal(rec.assumeCalls().length, 1);
+    assert.equal(fx.rec.assumeCalls().length, 1);
   } finally {
     b.close();
   }
@@ -305,7 +288,7 @@ test("an injected STS client is used as is and left open", async () => {
 });
 
 test("after close, get() fails and a session still in flight is dropped", async () => {
-  rec.delayMs = 150;
+  fx.rec.delayMs = 150;
   const { b, issued } = broker();
   const pending = b.get();
   b.close();

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { type CredentialRequestAudit, handleCredentialRequest } from "../../../src/providers/aws/endpoint.js";
-import type { AwsSessionBroker } from "../../../src/providers/aws/session-broker.js";
+import { type CredentialRequestAudit, handleCredentialRequest } from "../../src/providers/aws/endpoint.js";
+import type { AwsSessionBroker } from "../../src/providers/aws/session-broker.js";
 
 export interface CredentialServer {
   url: string;
