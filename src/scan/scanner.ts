@@ -4,16 +4,14 @@
  * `enclave:allow` comments and baseline fingerprints suppress exactly what they name.
  */
 import { readdirSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
 import { join, relative, sep } from "node:path";
-import { Worker } from "node:worker_threads";
 import { UsageError } from "../errors.js";
 import { detectorFor, type FileOutcome, findingsIn, isBinary, scanFile } from "./content.js";
 import type { Finding } from "./findings.js";
 import { blobOrigins, blobSizes, isGitRepo, listGitFiles, readBlobs } from "./git.js";
+import { BATCH, type Helper, startHelper, takeEarlyHelper, wantHelper } from "./helper.js";
 import type { KnownMatcher } from "./known.js";
 import { RULES, type Rule } from "./rules.js";
-import { BATCH, type HelperReply, type HelperSetup, type HelperTask, STATE } from "./worker.js";
 
 export { scanContent } from "./content.js";
 
@@ -88,61 +86,6 @@ async function exclusions(patterns: string[] | undefined): Promise<((path: strin
   return (p) => ig.ignores(p);
 }
 
-function wantHelper(parallel: boolean | undefined): boolean {
-  const cpus = availableParallelism();
-  if (parallel === undefined) return cpus - loadavg()[0]! >= 2;
-  return parallel && cpus > 1;
-}
-
-interface Helper {
-  /** Give it the files; resolves to what it scanned (by index), once it is done. */
-  help(files: string[]): Promise<HelperReply>;
-  /** The main thread is done: stop it unless it has started taking files. True if it had not. */
-  cancel(): boolean;
-  control: Int32Array;
-  bytes: BigInt64Array;
-}
-
-/** A helper thread, starting now; undefined if it cannot be created. */
-function startHelper(root: string, max: number): Helper | undefined {
-  const control = new Int32Array(new SharedArrayBuffer(12));
-  const bytes = new BigInt64Array(new SharedArrayBuffer(8));
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL("./worker.js", import.meta.url), {
-      workerData: {
-        enclaveScanHelper: true,
-        root,
-        max,
-        control: control.buffer as SharedArrayBuffer,
-        bytes: bytes.buffer as SharedArrayBuffer,
-      } satisfies HelperSetup,
-    });
-  } catch {
-    return undefined;
-  }
-  worker.unref();
-  // A helper that fails says nothing useful: its files are scanned again by the main thread.
-  const reply = new Promise<HelperReply>((resolve) => {
-    worker.once("message", (r: HelperReply) => resolve(r));
-    worker.once("error", (e) => resolve({ outcomes: [], error: e.message }));
-    worker.once("exit", () => resolve({ outcomes: [], error: "exited" }));
-  });
-  return {
-    control,
-    bytes,
-    help(files) {
-      worker.postMessage({ files } satisfies HelperTask);
-      return reply;
-    },
-    cancel() {
-      const cancelled = Atomics.compareExchange(control, 1, STATE.waiting, STATE.cancelled) === STATE.waiting;
-      if (cancelled) void worker.terminate();
-      return cancelled;
-    },
-  };
-}
-
 /**
  * Scan `files` (relative to opts.root), with the helper taking batches from the same counter when
  * there is one; what became of each file, by index.
@@ -166,7 +109,7 @@ async function scanTree(
     return outcomes;
   }
   const { control, bytes } = helper;
-  const reply = helper.help(files);
+  const reply = helper.help({ root: opts.root, max, files });
   const one = (i: number) => {
     const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
     outcomes[i] = outcome;
@@ -226,7 +169,10 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     return true;
   };
 
+  // A helper started early by the caller (prestartHelper) is used unless this scan cannot use one.
+  const early = takeEarlyHelper();
   if (opts.history) {
+    early?.cancel();
     if (!isGitRepo(opts.root))
       throw new UsageError(`--history needs a git repository, and ${opts.root} is not in one`);
     const ignore = await exclusions(opts.exclude);
@@ -258,10 +204,9 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
   } else {
-    const helper =
-      !opts.known && (opts.rules ?? RULES) === RULES && wantHelper(opts.parallel)
-        ? startHelper(opts.root, max)
-        : undefined;
+    const eligible = !opts.known && (opts.rules ?? RULES) === RULES && opts.parallel !== false;
+    if (!eligible) early?.cancel();
+    const helper = eligible ? (early ?? (wantHelper(opts.parallel) ? startHelper() : undefined)) : undefined;
     // git lists the files while this thread compiles the detector.
     const listing = listGitFiles(opts.root);
     detector.buffer(0);

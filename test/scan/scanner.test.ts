@@ -1,5 +1,6 @@
 /**
- * The working-tree scan on one thread and on two (the helper thread of worker.ts): the same
+ * The working-tree scan on one thread and on two (the helper thread of worker.ts, started by the
+ * scan or early, by helper.ts's prestartHelper): the same
  * findings, in the same order, and the same counts — whichever thread read which file.
  */
 import assert from "node:assert/strict";
@@ -8,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { prestartHelper, takeEarlyHelper } from "../../src/scan/helper.js";
 import { type ScanResult, scan, scanContent } from "../../src/scan/scanner.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
@@ -56,6 +58,33 @@ test("two threads find exactly what one does, in the same order, with the same c
   });
   assert.ok(helped, "the helper thread scanned some of the files");
   assert.deepEqual(withoutTime(two), withoutTime(one));
+});
+
+test("a helper started early (before the scan) is used, and finds what one thread does", async () => {
+  const one = await scan({ root, parallel: false, maxFileBytes: 200_000 });
+  prestartHelper(true);
+  // It is ready (rules and detector compiled) before it is given files: it takes some at once.
+  await new Promise((r) => setTimeout(r, 300));
+  let helped = false;
+  let lastDone = 0;
+  const two = await scan({
+    root,
+    maxFileBytes: 200_000,
+    onProgress: (p) => {
+      if (p.done > lastDone + 1) helped = true;
+      lastDone = p.done;
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+    },
+  });
+  assert.ok(helped, "the early helper scanned some of the files");
+  assert.deepEqual(withoutTime(two), withoutTime(one));
+  assert.equal(takeEarlyHelper(), undefined, "the scan took it");
+  // A scan that cannot share its files (parallel: false here; --known, --history) ends it unused.
+  prestartHelper(true);
+  const alone = await scan({ root, parallel: false, maxFileBytes: 200_000 });
+  assert.equal(takeEarlyHelper(), undefined);
+  assert.deepEqual(withoutTime(alone), withoutTime(one));
 });
 
 test("files around the first read (1 MiB) and the size limit: read whole, or skipped as too large", async () => {
