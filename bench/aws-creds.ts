@@ -17,8 +17,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { Agent, createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { type AwsCredentialPath, awsChildSetup } from "../src/providers/aws/config-file.js";
+import { CREDENTIAL_PROCESS_SCRIPT } from "../src/providers/aws/credential-process.js";
 import { handleCredentialRequest } from "../src/providers/aws/endpoint.js";
 import type { AwsGrantConfig } from "../src/providers/aws/grant.js";
 import { AwsSessionBroker, DEFAULT_REFRESH_WINDOW_MS } from "../src/providers/aws/session-broker.js";
@@ -33,7 +33,7 @@ import { renderTable } from "./lib/table.js";
 
 const RESULTS_FILE = join(REPO, "bench/results/aws-creds.json");
 const REPS = Number(process.env.BENCH_REPS) || 15;
-const HELPER = fileURLToPath(new URL("../src/providers/aws/credential-process.js", import.meta.url));
+const HELPER = CREDENTIAL_PROCESS_SCRIPT;
 const ROLE = "arn:aws:iam::123456789012:role/bench";
 const GRANT = "bench";
 const PROFILE = "enclave";

@@ -9,17 +9,13 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "../audit/events.js";
 import { EnclaveError } from "../errors.js";
+// The credential_process helper is run directly by node: no CLI framework to load per refresh.
+import { CREDENTIAL_PROCESS_SCRIPT } from "../providers/aws/credential-process.js";
 import type { AwsGrant } from "../providers/grant.js";
 import { wipe } from "../secure/buffers.js";
 import type { LocalEndpoint } from "./run.js";
-
-/** The credential_process helper, run directly by node: no CLI framework to load per refresh. */
-const CREDENTIAL_PROCESS_SCRIPT = fileURLToPath(
-  new URL("../providers/aws/credential-process.js", import.meta.url),
-);
 
 export interface AwsAccess {
   endpoint: LocalEndpoint;
