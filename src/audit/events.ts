@@ -39,6 +39,8 @@ export type AuditEvent =
       durationMs: number;
       grant: string | null;
       mode: "inject" | "tunnel" | "http";
+      /** Why the exchange broke off (a connection closed, an upstream fault); never a value. */
+      error?: string;
     }
   | {
       type: "denied";

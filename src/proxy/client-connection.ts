@@ -42,6 +42,8 @@ export class ClientConnection {
   constructor(
     readonly socket: Socket,
     private readonly handler: RequestHandler,
+    /** A request refused before the proxy saw it (malformed or ambiguous): for the audit log. */
+    private readonly onRefused: (e: HttpParseError, head: RequestHead | null) => void,
   ) {
     socket.on("data", this.onData);
     socket.on("close", this.onClose);
@@ -93,6 +95,11 @@ export class ClientConnection {
     return rest;
   }
 
+  private refuse(e: HttpParseError): void {
+    this.onRefused(e, this.head);
+    this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
+  }
+
   private finish(): void {
     this.finished = true;
   }
@@ -137,7 +144,7 @@ export class ClientConnection {
       this.sink?.abort();
       this.sink = null;
       this.reader = null;
-      if (e instanceof HttpParseError) this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
+      if (e instanceof HttpParseError) this.refuse(e);
       else this.abortResponse();
     } finally {
       this.pumping = false;
@@ -156,7 +163,7 @@ export class ClientConnection {
       head = parseRequestHead(raw);
     } catch (e) {
       if (!(e instanceof HttpParseError)) throw e;
-      this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
+      this.refuse(e);
       return false;
     }
     this.head = head;

@@ -141,10 +141,7 @@ export class Exchange {
 
   /** The client went away: stop, and do not reuse the upstream connection. */
   abort(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.upstream?.destroy();
-    this.decoder?.destroy();
+    this.fail(Object.assign(new Error("the client closed the connection"), { code: "ECLIENTGONE" }));
   }
 
   // ── upstream connection ─────────────────────────────────────────────────────────────────────
@@ -370,6 +367,7 @@ export class Exchange {
     if (this.ended) return;
     this.ended = true;
     if (this.upstream) this.detach().destroy();
+    this.queued = [];
     this.decoder?.destroy();
     // Once the head is out, the child can only learn of the failure by the connection closing.
     this.onEnd({

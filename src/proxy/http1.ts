@@ -124,6 +124,11 @@ function keepAliveOf(headers: readonly Header[], minor: 0 | 1): boolean {
 function lengthFraming(headers: readonly Header[], minor: 0 | 1, who: string): BodyFraming | undefined {
   const te = headerValues(headers, "transfer-encoding").map((s) => s.toLowerCase());
   const cl = headerValues(headers, "content-length");
+  // A field present with no value (or only commas) is malformed, not absent.
+  if (te.length === 0 && headerValue(headers, "transfer-encoding") !== undefined)
+    throw new HttpParseError(400, `${who} has an empty Transfer-Encoding`);
+  if (cl.length === 0 && headerValue(headers, "content-length") !== undefined)
+    throw new HttpParseError(400, `${who} has an invalid or repeated Content-Length`);
   if (te.length > 0) {
     if (cl.length > 0) throw new HttpParseError(400, `${who} has both Content-Length and Transfer-Encoding`);
     if (minor === 0) throw new HttpParseError(400, `${who} uses Transfer-Encoding with HTTP/1.0`);

@@ -34,8 +34,15 @@ import type { RunCA } from "./ca.js";
 import { type BodySink, ClientConnection, simpleResponse } from "./client-connection.js";
 import { Exchange, type ExchangeTarget } from "./exchange.js";
 import { normalizeHost } from "./host-pattern.js";
-import { headerValue, type RequestHead } from "./http1.js";
-import { type Decision, decide, type ProxyGrant, type ProxyPolicy } from "./policy.js";
+import { HttpParseError, headerValue, type RequestHead } from "./http1.js";
+import {
+  type Decision,
+  decide,
+  guardedLookup,
+  LOCAL_TARGET_CODE,
+  type ProxyGrant,
+  type ProxyPolicy,
+} from "./policy.js";
 import type { Scrubber } from "./scrub.js";
 import { UpstreamPool } from "./upstream-pool.js";
 
@@ -92,7 +99,11 @@ export class EnclaveProxy {
       sock.setNoDelay(true);
       this.sockets.add(sock);
       sock.on("close", () => this.sockets.delete(sock));
-      new ClientConnection(sock, (head, raw, conn) => this.onFrontRequest(head, raw, conn));
+      new ClientConnection(
+        sock,
+        (head, raw, conn) => this.onFrontRequest(head, raw, conn),
+        (e, head) => this.deny(e.message, { method: head?.method }),
+      );
     });
     this.listeners.push(server);
     await new Promise<void>((resolve, reject) => {
@@ -192,6 +203,7 @@ export class EnclaveProxy {
       path,
       secure: false,
       inject: decision.kind === "inject" ? decision.grant : null,
+      lookup: decision.kind === "pass" && decision.open ? guardedLookup : undefined,
     });
   }
 
@@ -236,7 +248,7 @@ export class EnclaveProxy {
       return;
     }
     if (decision.kind === "pass") {
-      this.tunnel(socket, head, host, port);
+      this.tunnel(socket, head, host, port, decision.open);
       return;
     }
     const ctx = await this.opts.ca.contextFor(host);
@@ -249,13 +261,17 @@ export class EnclaveProxy {
     });
     tlsSocket.on("error", () => socket.destroy());
     const t: Target = { host, port, grant: decision.grant };
-    new ClientConnection(tlsSocket, (h, _raw, conn) => this.onTlsRequest(t, h, conn));
+    new ClientConnection(
+      tlsSocket,
+      (h, _raw, conn) => this.onTlsRequest(t, h, conn),
+      (e, h) => this.deny(e.message, { method: h?.method, host, port, path: h?.target }),
+    );
   }
 
   /** A host that is allowed but not granted: bytes pass untouched, TLS stays end to end. */
-  private tunnel(client: Socket, head: Buffer, host: string, port: number): void {
+  private tunnel(client: Socket, head: Buffer, host: string, port: number, open: boolean): void {
     const started = performance.now();
-    const upstream = netConnect({ host, port });
+    const upstream = netConnect({ host, port, lookup: open ? guardedLookup : undefined });
     let status = 200;
     let connected = false;
     upstream.once("connect", () => {
@@ -266,21 +282,20 @@ export class EnclaveProxy {
       upstream.pipe(client);
       client.resume();
     });
-    upstream.once("error", (e) => {
-      if (!connected) {
-        status = 502;
-        client.end(
-          simpleResponse(
-            502,
-            `enclave: cannot reach ${host}:${port} (${(e as NodeJS.ErrnoException).code ?? e.message})\n`,
-            { close: true },
-          ),
-        );
-      } else client.destroy();
+    upstream.once("error", (e: NodeJS.ErrnoException) => {
+      if (connected) {
+        client.destroy();
+        return;
+      }
+      status = e.code === LOCAL_TARGET_CODE ? 403 : 502;
+      if (status === 403) this.deny(e.message, { method: "CONNECT", host, port });
+      client.end(simpleResponse(status, `enclave: ${upstreamProblem(e, host, port)}\n`, { close: true }));
     });
     client.once("close", () => upstream.destroy());
     upstream.once("close", () => {
       client.destroy();
+      // A refused address is a denial (recorded as such), not a request.
+      if (status === 403) return;
       this.record({
         method: "CONNECT",
         host,
@@ -330,22 +345,30 @@ export class EnclaveProxy {
     const started = performance.now();
     const env = { pool: this.pool, scrubber: this.opts.scrubber };
     return new Exchange(env, head, to, conn.socket, (o) => {
-      const failedBeforeHead = o.error !== undefined && o.status === 0;
-      this.record({
-        method,
-        host: to.host,
-        port: to.port,
-        path: to.path,
-        status: failedBeforeHead ? 502 : o.status,
-        bytesIn: o.bytesIn,
-        bytesOut: o.bytesOut,
-        started,
-        grant: to.inject?.name ?? null,
-        mode: to.inject ? "inject" : "http",
-      });
-      if (failedBeforeHead)
-        conn.reply(502, `enclave: ${upstreamProblem(o.error!, to.host, to.port)}\n`, { close: true });
-      else if (o.error) conn.abortResponse();
+      const e = o.error;
+      const clientGone = e?.code === "ECLIENTGONE";
+      const refused = e?.code === LOCAL_TARGET_CODE;
+      // What the child got: the upstream's status, or the proxy's own answer when none came.
+      const status = o.status !== 0 || !e || clientGone ? o.status : refused ? 403 : 502;
+      if (refused) this.deny(e!.message, { method, host: to.host, port: to.port, path: to.path });
+      else
+        this.record({
+          method,
+          host: to.host,
+          port: to.port,
+          path: to.path,
+          status,
+          bytesIn: o.bytesIn,
+          bytesOut: o.bytesOut,
+          started,
+          grant: to.inject?.name ?? null,
+          mode: to.inject ? "inject" : "http",
+          ...(e ? { error: e.message } : {}),
+        });
+      if (clientGone) return;
+      if (e && o.status === 0)
+        conn.reply(status, `enclave: ${upstreamProblem(e, to.host, to.port)}\n`, { close: true });
+      else if (e) conn.abortResponse();
       else conn.done(o.reusable);
     });
   }
@@ -459,6 +482,8 @@ function stripQuery(path: string): string {
 }
 
 function upstreamProblem(e: NodeJS.ErrnoException, host: string, port: number): string {
+  if (e instanceof HttpParseError) return `${host}:${port} broke the protocol: ${e.message}`;
+  if (e.code === LOCAL_TARGET_CODE) return e.message;
   const code = e.code ?? "";
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code))
     return (

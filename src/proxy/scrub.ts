@@ -35,12 +35,6 @@ export class Scrubber {
     return found;
   }
 
-  scrubString(s: string): string {
-    if (this.longest === 0 || s.length < 1) return s;
-    const b = Buffer.from(s, "latin1");
-    return this.scrubInPlace(b) > 0 ? b.toString("latin1") : s;
-  }
-
   /** A scrubber for one streamed body. */
   window(): ScrubWindow {
     return new ScrubWindow(this);

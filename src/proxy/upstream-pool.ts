@@ -4,13 +4,15 @@
  * the pool only after a complete exchange, and leaves it when the upstream closes it, sends
  * anything while idle, or stays idle too long.
  */
-import { isIP, connect as netConnect, type Socket } from "node:net";
+import { isIP, type LookupFunction, connect as netConnect, type Socket } from "node:net";
 import { type SecureContext, connect as tlsConnect } from "node:tls";
 
 export interface UpstreamTarget {
   host: string;
   port: number;
   secure: boolean;
+  /** Resolve the host through this (the permissive run's local-address guard). */
+  lookup?: LookupFunction;
 }
 
 export interface UpstreamPoolOptions {
@@ -92,8 +94,9 @@ export class UpstreamPool {
             servername: isIP(t.host) ? undefined : t.host,
             secureContext: this.opts.secureContext,
             ALPNProtocols: ["http/1.1"],
+            lookup: t.lookup,
           })
-        : netConnect({ host: t.host, port: t.port });
+        : netConnect({ host: t.host, port: t.port, lookup: t.lookup });
       this.open.add(socket);
       socket.once("close", () => this.open.delete(socket));
       socket.setNoDelay(true);

@@ -114,11 +114,14 @@ describe("relay", () => {
   });
 
   /** A proxy whose grant injects the secret into plain HTTP to 127.0.0.1:port. */
-  async function proxyFor(upstreamPort: number): Promise<number> {
+  async function proxyFor(
+    upstreamPort: number,
+    network: "strict" | "permissive" = "strict",
+  ): Promise<number> {
     const proxy = new EnclaveProxy({
       runId: "relay",
       policy: {
-        network: "strict",
+        network,
         grants: [
           {
             name: "g",
@@ -268,6 +271,10 @@ describe("relay", () => {
     assert.match(got, /both Content-Length and Transfer-Encoding/);
     assert.equal(ended, true);
     assert.equal(up.conns.length, 0);
+    assert.ok(
+      audit.some((e) => e.type === "denied" && /both Content-Length and Transfer-Encoding/.test(e.reason)),
+      "the refusal is in the audit log",
+    );
   });
 
   test("a kept-alive upstream connection the upstream dropped is retried once on a new one", async () => {
@@ -288,9 +295,25 @@ describe("relay", () => {
     const { port, proxyPort } = await withRaw((sock) => sock.end("SMTP ready\r\n\r\n"));
     const { got } = await talk(proxyPort, [get(port, "/broken?q=secret-query")], () => false);
     assert.match(got, /^HTTP\/1\.1 502 /);
-    assert.match(got, /malformed status line/);
+    assert.match(got, new RegExp(`127\\.0\\.0\\.1:${port} broke the protocol: .*malformed status line`));
     const rec = audit.find((e) => e.type === "request" && e.path === "/broken");
     assert.ok(rec, "the request is audited without its query");
     assert.equal((rec as { status: number }).status, 502);
+  });
+
+  test("a permissive run does not reach loopback through numeric or IPv4-mapped spellings of it", async () => {
+    const { up, port } = await withRaw((sock) => sock.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+    // The grant covers 127.0.0.1:port only; everything else is "the internet" in permissive mode.
+    const proxyPort = await proxyFor(port + 1, "permissive");
+    for (const spelled of ["2130706433", "0x7f.1", "[::ffff:7f00:1]", "[::ffff:127.0.0.1]"]) {
+      const req = `GET http://${spelled}:${port}/ HTTP/1.1\r\nHost: ${spelled}:${port}\r\n${AUTH}\r\n`;
+      const { got } = await talk(proxyPort, [req], (g) => g.includes("\r\n\r\n") && g.endsWith("\n"));
+      assert.match(got, /^HTTP\/1\.1 403 /, spelled);
+      assert.match(got, /loopback, link-local or (cloud-)?metadata address/, spelled);
+      const connect = `CONNECT ${spelled}:${port} HTTP/1.1\r\nHost: ${spelled}:${port}\r\n${AUTH}\r\n`;
+      const c = await talk(proxyPort, [connect], () => false);
+      assert.match(c.got, /^HTTP\/1\.1 403 /, `CONNECT ${spelled}`);
+    }
+    assert.equal(up.conns.length, 0, "nothing reached the loopback upstream");
   });
 });
