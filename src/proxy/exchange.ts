@@ -382,8 +382,7 @@ export class Exchange {
   private responseHeadBytes(res: ResponseHead, out: BodyFraming, decoded: boolean): Buffer {
     let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
     const listed = connectionListed(res.headers);
-    for (const [name, value] of res.headers) {
-      const lower = name.toLowerCase();
+    for (const [name, value, lower] of res.headers) {
       // A HEAD or 304 response's Content-Length describes the body it did not send: keep it.
       if (lower === "content-length" && out.kind === "none" && res.status >= 200)
         head += `${name}: ${value}\r\n`;
@@ -414,8 +413,7 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   const listed = connectionListed(req.headers);
   const grant = to.inject;
   const replaced = new Set(grant?.headers.map((h) => h.name.toLowerCase()));
-  for (const [name, value] of req.headers) {
-    const lower = name.toLowerCase();
+  for (const [name, value, lower] of req.headers) {
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || replaced.has(lower)) continue;
     if (grant && lower === "accept-encoding") continue;
     head += `${name}: ${value}\r\n`;

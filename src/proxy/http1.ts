@@ -14,7 +14,8 @@ const MAX_CHUNK_LINE = 4096;
 /** Total trailer bytes accepted (and dropped) after a chunked body. */
 const MAX_TRAILER_BYTES = 16 * 1024;
 
-export type Header = [name: string, value: string];
+/** A field as received, with its name lower-cased once (lookups compare that). */
+export type Header = [name: string, value: string, lower: string];
 
 export type BodyFraming =
   | { kind: "none" }
@@ -84,11 +85,20 @@ function splitHead(head: Buffer): { start: string; headers: Header[] } {
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(name)) throw new HttpParseError(400, "malformed header field name");
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    const value = trimOws(line, colon + 1);
     if (!FIELD_VALUE.test(value)) throw new HttpParseError(400, `control characters in header ${name}`);
-    headers.push([name, value]);
+    headers.push([name, value, name.toLowerCase()]);
   }
   return { start, headers };
+}
+
+/** The line from `from` without leading and trailing spaces and tabs (not String.trim: it also eats NBSP). */
+function trimOws(line: string, from: number): string {
+  let a = from;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  return line.slice(a, b);
 }
 
 function parseVersion(v: string | undefined): 0 | 1 {
@@ -100,8 +110,8 @@ function parseVersion(v: string | undefined): 0 | 1 {
 /** All values of a field (case-insensitive), comma lists split. */
 export function headerValues(headers: readonly Header[], lowerName: string): string[] {
   const out: string[] = [];
-  for (const [n, v] of headers)
-    if (n.length === lowerName.length && n.toLowerCase() === lowerName)
+  for (const [, v, lower] of headers)
+    if (lower === lowerName)
       for (const part of v.split(",")) {
         const t = part.trim();
         if (t) out.push(t);
@@ -110,7 +120,7 @@ export function headerValues(headers: readonly Header[], lowerName: string): str
 }
 
 export function headerValue(headers: readonly Header[], lowerName: string): string | undefined {
-  for (const [n, v] of headers) if (n.length === lowerName.length && n.toLowerCase() === lowerName) return v;
+  for (const [, v, lower] of headers) if (lower === lowerName) return v;
   return undefined;
 }
 

@@ -447,7 +447,7 @@ function hostHeaderProblem(
   defaultPort: number,
   what: string,
 ): { status: number; reason: string } | undefined {
-  const fields = head.headers.filter(([n]) => n.length === 4 && n.toLowerCase() === "host");
+  const fields = head.headers.filter((h) => h[2] === "host");
   if (fields.length !== 1) return { status: 400, reason: "a request needs exactly one Host header" };
   const given = fields[0]![1];
   const parsed = parseAuthority(given, defaultPort);

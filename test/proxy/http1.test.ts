@@ -23,10 +23,12 @@ test("a plain request head: method, target, headers in order, framing, keep-aliv
   assert.equal(h.target, "/x?y=1");
   assert.equal(h.minor, 1);
   assert.deepEqual(h.headers, [
-    ["Host", "a.example"],
-    ["Content-Length", "5"],
-    ["X-A", "v"],
+    ["Host", "a.example", "host"],
+    ["Content-Length", "5", "content-length"],
+    ["X-A", "v", "x-a"],
   ]);
+  // Only spaces and tabs around a value are cut (NBSP is a byte of the value).
+  assert.deepEqual(req("GET / HTTP/1.1\r\nX: \t\xa0v\xa0 \r\n\r\n").headers[0], ["X", "\xa0v\xa0", "x"]);
   assert.deepEqual(h.framing, { kind: "length", length: 5 });
   assert.equal(h.keepAlive, true);
   assert.equal(req("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keepAlive, false);
