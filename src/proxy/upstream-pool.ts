@@ -35,7 +35,8 @@ export class UpstreamPool {
   private readonly connectTimeoutMs: number;
 
   constructor(private readonly opts: UpstreamPoolOptions) {
-    this.maxIdle = opts.maxIdle ?? 64;
+    // As many as a busy child keeps in flight: below that, every burst would pay new handshakes.
+    this.maxIdle = opts.maxIdle ?? 256;
     this.idleMs = opts.idleMs ?? 30_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
   }
