@@ -57,6 +57,8 @@ const DECODERS: Record<string, () => Transform> = {
   br: createBrotliDecompress,
 };
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
 /** Body bytes queued before the upstream connection is ready; beyond this the client waits. */
 const MAX_QUEUED_BODY = 64 * 1024;
 
@@ -101,6 +103,8 @@ export class Exchange {
   private decoder: Transform | null = null;
   private window: ScrubWindow | null = null;
   private chunkedToClient = false;
+  /** The upstream's body ends when it closes the connection. */
+  private closeDelimited = false;
   private closeClient: boolean;
   private headSent = false;
   private bytesIn = 0;
@@ -202,15 +206,27 @@ export class Exchange {
   }
 
   /** Before any response byte: a reused connection may have been closed by the upstream. */
+  /**
+   * Before any response byte, a reused connection may simply have been closed by the upstream
+   * while idle. Sending again is safe only if nothing of a body went out and the method is
+   * idempotent (RFC 9110 §9.2.2): the upstream may have acted on the first copy.
+   */
   private retryable(): boolean {
-    return this.reused && !this.retried && this.buf === null && this.res === null && !this.bodySentUpstream;
+    return (
+      this.reused &&
+      !this.retried &&
+      IDEMPOTENT.has(this.req.method) &&
+      this.buf === null &&
+      this.res === null &&
+      !this.bodySentUpstream
+    );
   }
 
   private readonly onUpstreamError = (e: NodeJS.ErrnoException) => this.upstreamGone(e);
   private readonly onUpstreamClose = () =>
     this.upstreamGone(Object.assign(new Error("the upstream closed the connection"), { code: "ECONNRESET" }));
   private readonly onUpstreamEnd = () => {
-    if (this.reader && !this.reader.done && this.res && responseFramingOf(this.res, this.req) === "close") {
+    if (this.reader && !this.reader.done && this.closeDelimited) {
       this.finishBody();
       return;
     }
@@ -293,7 +309,10 @@ export class Exchange {
         out = { kind: "close" };
       }
     }
-    if (framing.kind === "close") res.keepAlive = false;
+    if (framing.kind === "close") {
+      res.keepAlive = false;
+      this.closeDelimited = true;
+    }
     this.sendToClient(this.responseHeadBytes(res, out, decode !== undefined));
     this.headSent = true;
     if (decode) this.startDecoder(decode());
@@ -397,10 +416,6 @@ export class Exchange {
     if (this.to.inject) this.env.scrubber.scrubInPlace(bytes);
     return bytes;
   }
-}
-
-function responseFramingOf(res: ResponseHead, req: RequestHead): BodyFraming["kind"] {
-  return responseFraming(res, req.method).kind;
 }
 
 function connectionListed(headers: readonly Header[]): Set<string> {

@@ -65,10 +65,10 @@ const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 export function headEnd(buf: Buffer, limit = MAX_HEAD_BYTES): number {
   const at = buf.indexOf("\r\n\r\n", 0, "latin1");
   if (at === -1) {
-    if (buf.length > limit) throw new HttpParseError(431, `request head larger than ${limit} bytes`);
+    if (buf.length > limit) throw new HttpParseError(431, `message head larger than ${limit} bytes`);
     return -1;
   }
-  if (at + 4 > limit) throw new HttpParseError(431, `request head larger than ${limit} bytes`);
+  if (at + 4 > limit) throw new HttpParseError(431, `message head larger than ${limit} bytes`);
   return at + 4;
 }
 

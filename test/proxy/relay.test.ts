@@ -291,6 +291,19 @@ describe("relay", () => {
     assert.equal(up.conns.length, 2);
   });
 
+  test("a POST is not sent twice: the dropped connection becomes a 502, not a retry", async () => {
+    const { up, port, proxyPort } = await withRaw((sock, data, i) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      const n = data.split("\r\n\r\n").length - 1;
+      if (i === 0 && n === 2) sock.destroy();
+      else sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nc${i}r${n}`);
+    });
+    const post = (g: string) => (g.endsWith("c0r1") ? get(port, "/2").replace(/^GET/, "POST") : undefined);
+    const { got } = await talk(proxyPort, [get(port, "/1"), post], () => false);
+    assert.match(got, /HTTP\/1\.1 502 /);
+    assert.equal(up.conns.length, 1, "no second connection: the upstream may have acted on the POST");
+  });
+
   test("an upstream that breaks the protocol gets the child a 502, and the audit records it", async () => {
     const { port, proxyPort } = await withRaw((sock) => sock.end("SMTP ready\r\n\r\n"));
     const { got } = await talk(proxyPort, [get(port, "/broken?q=secret-query")], () => false);
