@@ -20,6 +20,7 @@ import {
   type BodyFraming,
   type BodyReader,
   bodyReader,
+  CRLF,
   chunkFrame,
   type Header,
   HttpParseError,
@@ -109,7 +110,6 @@ export class Exchange {
   private headSent = false;
   private bytesIn = 0;
   private bytesOut = 0;
-  private readonly requestHeadBytes: Buffer;
 
   constructor(
     private readonly env: ExchangeEnv,
@@ -119,7 +119,6 @@ export class Exchange {
     private readonly onEnd: (o: ExchangeOutcome) => void,
   ) {
     this.closeClient = !req.keepAlive;
-    this.requestHeadBytes = requestHead(req, to);
     this.requestEnded = req.framing.kind === "none";
     this.connect();
   }
@@ -173,7 +172,9 @@ export class Exchange {
     socket.on("close", this.onUpstreamClose);
     socket.resume();
     socket.cork();
-    socket.write(this.requestHeadBytes);
+    // Built per connection attempt, wiped as soon as the socket is done with it.
+    const head = requestHead(this.req, this.to);
+    socket.write(head, () => head.fill(0));
     const queued = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
@@ -422,7 +423,11 @@ function connectionListed(headers: readonly Header[]): Set<string> {
   return new Set(headerValues(headers, "connection").map((s) => s.toLowerCase()));
 }
 
-/** The head sent upstream: origin form, hop-by-hop fields out, the grant's headers in. */
+/**
+ * The head sent upstream: origin form, hop-by-hop fields out, the grant's headers in. The
+ * credential goes from the grant's buffers into this one buffer only (no string holds it); the
+ * caller wipes it once written.
+ */
 function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   let head = `${req.method} ${to.path} HTTP/1.1\r\n`;
   const listed = connectionListed(req.headers);
@@ -435,9 +440,10 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   }
   if (req.framing.kind === "length") head += `Content-Length: ${req.framing.length}\r\n`;
   else if (req.framing.kind === "chunked") head += "Transfer-Encoding: chunked\r\n";
-  if (grant) {
-    head += "Accept-Encoding: identity\r\n";
-    for (const h of grant.headers) head += `${h.name}: ${h.value}\r\n`;
-  }
-  return Buffer.from(`${head}\r\n`, "latin1");
+  if (!grant) return Buffer.from(`${head}\r\n`, "latin1");
+  head += "Accept-Encoding: identity\r\n";
+  const parts: Buffer[] = [Buffer.from(head, "latin1")];
+  for (const h of grant.headers) parts.push(Buffer.from(`${h.name}: `, "latin1"), h.value, CRLF);
+  parts.push(CRLF);
+  return Buffer.concat(parts);
 }

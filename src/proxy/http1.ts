@@ -193,7 +193,7 @@ export function responseFraming(res: ResponseHead, requestMethod: string): BodyF
 export function chunkFrame(data: Buffer): Buffer[] {
   return [Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF];
 }
-const CRLF = Buffer.from("\r\n", "latin1");
+export const CRLF = Buffer.from("\r\n", "latin1");
 export const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
 /**

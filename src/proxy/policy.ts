@@ -13,8 +13,11 @@ export type NetworkMode = "strict" | "permissive";
 export interface ProxyGrant {
   name: string;
   hosts: HostPattern[];
-  /** Header name → rendered value (real). */
-  headers: { name: string; value: string }[];
+  /**
+   * Header name → rendered value (real), as bytes: never a JS string, which could not be wiped.
+   * The run owns these buffers and wipes them at its end.
+   */
+  headers: { name: string; value: Buffer }[];
   plainHttp: boolean;
 }
 

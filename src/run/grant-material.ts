@@ -4,6 +4,7 @@
  * the `env` floor), the AWS grants for the broker, and one audit record per credential handed
  * out. All real bytes are copies owned here and wiped by `wipe()` at the end of the run.
  */
+import { createHash } from "node:crypto";
 import type { AuditEvent } from "../audit/events.js";
 import { EnclaveError } from "../errors.js";
 import { type AwsGrant, type Grant, type HttpGrant, secretsOfGrant } from "../providers/grant.js";
@@ -71,7 +72,8 @@ export function grantMaterial(c: VaultContents, names: string[]): GrantMaterial 
   };
   const pairs = new Map<string, Replacement>();
   const addPair = (value: Buffer, placeholder: Buffer) => {
-    const key = value.toString("base64");
+    // Keyed by a digest: a base64 key would be one more unwipeable copy of the value.
+    const key = createHash("sha256").update(value).digest("hex");
     if (!pairs.has(key)) pairs.set(key, { value: Buffer.from(value), placeholder: Buffer.from(placeholder) });
   };
   const envNames = new Map<string, string>();
@@ -134,12 +136,12 @@ function httpGrant(
             "store the value without it (a trailing newline often comes from `echo`; use `printf %s`)",
         );
       addPair(real, fake);
-      return { name: h.name, value: real.toString("latin1") };
+      return { name: h.name, value: real };
     }
     // Basic: base64 of equal-length inputs has equal length, so the pair still scrubs in place.
     const real64 = own(Buffer.from(real.toString("base64")));
     addPair(real64, own(Buffer.from(fake.toString("base64"))));
-    return { name: h.name, value: `Basic ${real64.toString("latin1")}` };
+    return { name: h.name, value: own(Buffer.concat([Buffer.from("Basic "), real64])) };
   });
   return { name, hosts: g.hosts.map(parseHostPattern), headers, plainHttp: g.plainHttp === true };
 }

@@ -362,6 +362,18 @@ describe("bookkeeping", () => {
     assert.ok(!existsSync(marker));
   });
 
+  test("a secret whose value would break a header (a trailing newline) stops the run before the command", async () => {
+    await sb.ok(["set", "nl/token"], { input: "tok-with-newline\n" });
+    await sb.ok(["grant", "http", "nl", "--host", "nl.example", "--header", "X-Key: {{secret nl/token}}"]);
+    const marker = join(work, "must-not-exist-nl");
+    const r = await sb.run(["run", "--grant", "nl", "--sandbox", "none", "--", "touch", marker]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /grant nl: header X-Key would contain a line break or control character/);
+    assert.doesNotMatch(r.stderr, /tok-with-newline/);
+    assert.ok(!existsSync(marker));
+    await sb.ok(["grant", "rm", "nl"]);
+  });
+
   test("an unknown grant is a usage error naming the grants", async () => {
     const r = await sb.run(["run", "--grant", "nope", "--", "true"]);
     assert.equal(r.code, 2);

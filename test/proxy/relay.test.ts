@@ -126,7 +126,7 @@ describe("relay", () => {
           {
             name: "g",
             hosts: [parseHostPattern(`127.0.0.1:${upstreamPort}`)],
-            headers: [{ name: "Authorization", value: `Bearer ${SECRET}` }],
+            headers: [{ name: "Authorization", value: Buffer.from(`Bearer ${SECRET}`) }],
             plainHttp: true,
           },
         ],
