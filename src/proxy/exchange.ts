@@ -150,14 +150,16 @@ export class Exchange {
   // ── upstream connection ─────────────────────────────────────────────────────────────────────
 
   private connect(): void {
-    this.env.pool.acquire(this.to).then(
-      ({ socket, reused }) => {
-        if (this.ended) {
-          if (reused) this.env.pool.release(this.to, socket);
-          else socket.destroy();
-          return;
-        }
-        this.attach(socket, reused);
+    const idle = this.env.pool.takeIdle(this.to);
+    if (idle) {
+      this.attach(idle, true);
+      return;
+    }
+    this.env.pool.open(this.to).then(
+      (socket) => {
+        // The child gave up meanwhile: the fresh connection is still good for the next request.
+        if (this.ended) this.env.pool.release(this.to, socket);
+        else this.attach(socket, false);
       },
       (e: NodeJS.ErrnoException) => this.fail(e),
     );

@@ -58,12 +58,14 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 
+const BLANK_LINE = Buffer.from("\r\n\r\n", "latin1");
+
 /**
  * Where a head ends in `buf`: the offset just past its blank line, -1 if it has not all arrived
  * yet. Throws when it is already too long.
  */
 export function headEnd(buf: Buffer, limit = MAX_HEAD_BYTES): number {
-  const at = buf.indexOf("\r\n\r\n", 0, "latin1");
+  const at = buf.indexOf(BLANK_LINE);
   if (at === -1) {
     if (buf.length > limit) throw new HttpParseError(431, `message head larger than ${limit} bytes`);
     return -1;

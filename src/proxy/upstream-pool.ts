@@ -29,7 +29,7 @@ const keyOf = (t: UpstreamTarget) => `${t.secure ? "https" : "http"}://${t.host}
 
 export class UpstreamPool {
   private readonly idle = new Map<string, Socket[]>();
-  private readonly open = new Set<Socket>();
+  private readonly live = new Set<Socket>();
   private readonly maxIdle: number;
   private readonly idleMs: number;
   private readonly connectTimeoutMs: number;
@@ -41,16 +41,16 @@ export class UpstreamPool {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
   }
 
-  /** An idle connection to `t` if there is one (`reused`), else a new one once it is ready. */
-  acquire(t: UpstreamTarget): Promise<{ socket: Socket; reused: boolean }> {
+  /** An idle connection to `t`, taken out of the pool, if there is one (synchronous: no extra tick). */
+  takeIdle(t: UpstreamTarget): Socket | undefined {
     const list = this.idle.get(keyOf(t));
     while (list && list.length > 0) {
       const socket = list.pop()!;
       if (socket.destroyed) continue;
       leaveIdle(socket);
-      return Promise.resolve({ socket, reused: true });
+      return socket;
     }
-    return this.connect(t).then((socket) => ({ socket, reused: false }));
+    return undefined;
   }
 
   /** Back to the pool after a complete exchange; the socket must be between messages. */
@@ -80,12 +80,13 @@ export class UpstreamPool {
   }
 
   destroy(): void {
-    for (const s of this.open) s.destroy();
-    this.open.clear();
+    for (const s of this.live) s.destroy();
+    this.live.clear();
     this.idle.clear();
   }
 
-  private connect(t: UpstreamTarget): Promise<Socket> {
+  /** A new connection to `t`, once connected (and for TLS, verified). */
+  open(t: UpstreamTarget): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const socket = t.secure
         ? tlsConnect({
@@ -98,8 +99,8 @@ export class UpstreamPool {
             lookup: t.lookup,
           })
         : netConnect({ host: t.host, port: t.port, lookup: t.lookup });
-      this.open.add(socket);
-      socket.once("close", () => this.open.delete(socket));
+      this.live.add(socket);
+      socket.once("close", () => this.live.delete(socket));
       socket.setNoDelay(true);
       socket.setTimeout(this.connectTimeoutMs, () =>
         socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })),
