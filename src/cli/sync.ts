@@ -60,13 +60,13 @@ export async function autoPush(vault: VaultService, flag: boolean | undefined): 
   }
 }
 
-function parseTakes(values: string[]): Map<string, Side> {
+function parseTakes(values: string[], flag: string): Map<string, Side> {
   const m = new Map<string, Side>();
   for (const v of values) {
     const eq = v.lastIndexOf("=");
     const side = v.slice(eq + 1);
     if (eq <= 0 || (side !== "ours" && side !== "theirs"))
-      throw new UsageError(`--take ${v}: expected NAME=ours or NAME=theirs`);
+      throw new UsageError(`${flag} ${v}: expected NAME=ours or NAME=theirs`);
     m.set(v.slice(0, eq), side);
   }
   return m;
@@ -134,24 +134,35 @@ export function registerSyncCommands(program: Command): void {
         (v, acc: string[]) => [...acc, v],
         [],
       )
+      .option(
+        "--take-grant <name=side>",
+        "settle one grant's conflict: NAME=ours or NAME=theirs (repeatable)",
+        (v, acc: string[]) => [...acc, v],
+        [],
+      )
       .option("--json", "print the result as JSON"),
-  ).action(async (o: AwsFlags & { ours?: boolean; theirs?: boolean; take: string[]; json?: boolean }) => {
-    if (o.ours && o.theirs) throw new UsageError("--ours and --theirs exclude each other");
-    const r = await (await syncService(awsOf(o))).pull({
-      all: o.ours ? "ours" : o.theirs ? "theirs" : undefined,
-      perSecret: parseTakes(o.take),
-    });
-    if (o.json) return printJson(r);
-    const what = {
-      cloned: "fetched the vault from",
-      "up-to-date": "up to date with",
-      "fast-forward": "updated from",
-      merged: "merged with",
-    };
-    info(`${what[r.status]} ${r.remote}${r.updated.length ? `; changed: ${r.updated.join(", ")}` : ""}`);
-    for (const c of r.resolved) info(`conflict on ${c.name} settled with ${c.side}`);
-    if (r.needsPush) info("the local vault has changes the remote lacks; run `enclave push`");
-  });
+  ).action(
+    async (
+      o: AwsFlags & { ours?: boolean; theirs?: boolean; take: string[]; takeGrant: string[]; json?: boolean },
+    ) => {
+      if (o.ours && o.theirs) throw new UsageError("--ours and --theirs exclude each other");
+      const r = await (await syncService(awsOf(o))).pull({
+        all: o.ours ? "ours" : o.theirs ? "theirs" : undefined,
+        perSecret: parseTakes(o.take, "--take"),
+        perGrant: parseTakes(o.takeGrant, "--take-grant"),
+      });
+      if (o.json) return printJson(r);
+      const what = {
+        cloned: "fetched the vault from",
+        "up-to-date": "up to date with",
+        "fast-forward": "updated from",
+        merged: "merged with",
+      };
+      info(`${what[r.status]} ${r.remote}${r.updated.length ? `; changed: ${r.updated.join(", ")}` : ""}`);
+      for (const c of r.resolved) info(`conflict on ${c.kind} ${c.name} settled with ${c.side}`);
+      if (r.needsPush) info("the local vault has changes the remote lacks; run `enclave push`");
+    },
+  );
 
   withAwsOptions(program.command("history").description("list the remote's previous versions"))
     .option("--json", "print as JSON")

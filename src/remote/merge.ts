@@ -10,9 +10,10 @@ import type { SecretRecord, VaultContents } from "../vault/contents.js";
 export type Side = "ours" | "theirs";
 
 export interface Resolution {
-  /** Applies to every conflict not named in `perSecret`. */
+  /** Applies to every conflict (secret or grant) not named in `perSecret` / `perGrant`. */
   all?: Side;
   perSecret?: Map<string, Side>;
+  perGrant?: Map<string, Side>;
 }
 
 export interface MergePlan {
@@ -77,14 +78,15 @@ export function applyMerge(ours: VaultContents, plan: MergePlan): string[] {
 /**
  * Grants live in the vault's metadata (`meta.grants`, name → grant). They merge by name against
  * the base like secrets do: a grant added, changed or removed on one side only is taken from
- * that side. A grant changed differently on both sides keeps ours (named in `keptOurs`), since a
- * grant holds configuration only and the operator can redo it in one command.
+ * that side; one changed differently on both sides is a conflict, settled like a secret's (all,
+ * or per grant). A grant says where a credential may go: neither side's change is dropped unasked.
  */
 export function mergeGrants(
   base: VaultContents | undefined,
   ours: VaultContents,
   theirs: VaultContents,
-): { grants: Record<string, unknown>; keptOurs: string[] } {
+  resolution: Resolution = {},
+): { grants: Record<string, unknown>; conflicts: string[]; resolved: Map<string, Side> } {
   const map = (c: VaultContents | undefined) => {
     const g = c?.meta.grants;
     return g && typeof g === "object" && !Array.isArray(g) ? (g as Record<string, unknown>) : {};
@@ -92,17 +94,20 @@ export function mergeGrants(
   const [b, o, t] = [map(base), map(ours), map(theirs)];
   const json = (v: unknown) => (v === undefined ? undefined : JSON.stringify(v));
   const out: Record<string, unknown> = {};
-  const keptOurs: string[] = [];
-  for (const name of new Set([...Object.keys(o), ...Object.keys(t)])) {
+  const conflicts: string[] = [];
+  const resolved = new Map<string, Side>();
+  for (const name of [...new Set([...Object.keys(o), ...Object.keys(t)])].sort()) {
     const [jb, jo, jt] = [json(b[name]), json(o[name]), json(t[name])];
     let pick: unknown;
     if (jo === jt || jt === jb) pick = o[name];
     else if (jo === jb) pick = t[name];
     else {
-      pick = o[name];
-      keptOurs.push(name);
+      const side = resolution.perGrant?.get(name) ?? resolution.all;
+      if (!side) conflicts.push(name);
+      else resolved.set(name, side);
+      pick = side === "theirs" ? t[name] : o[name];
     }
     if (pick !== undefined) out[name] = pick;
   }
-  return { grants: out, keptOurs: keptOurs.sort() };
+  return { grants: out, conflicts, resolved };
 }

@@ -34,7 +34,8 @@ export interface PullResult {
   /** Secrets whose value changed locally because of the pull. */
   updated: string[];
   /** Conflicts settled by --ours/--theirs/--take. */
-  resolved: { name: string; side: Side }[];
+  /** Conflicts settled by --ours/--theirs/--take/--take-grant. */
+  resolved: { kind: "secret" | "grant"; name: string; side: Side }[];
   /** The local vault now holds changes the remote lacks. */
   needsPush: boolean;
 }
@@ -163,20 +164,16 @@ export class SyncService {
                 "refusing to merge them. Use another remote, or another ENCLAVE_HOME to pull it",
             );
           const plan = planMerge(base, v.contents, theirsContents, resolution);
-          const grants = mergeGrants(base, v.contents, theirsContents);
+          const grants = mergeGrants(base, v.contents, theirsContents, resolution);
           base?.wipe();
-          if (plan.conflicts.length > 0)
-            throw new ConflictError(
-              `both sides changed ${plan.conflicts.map((n) => `"${n}"`).join(", ")}; nothing was changed. ` +
-                "Pull again with --ours or --theirs (all conflicts), or --take NAME=ours|theirs per secret",
-            );
+          if (plan.conflicts.length > 0 || grants.conflicts.length > 0)
+            throw new ConflictError(conflictMessage(plan.conflicts, grants.conflicts));
           result.updated = applyMerge(v.contents, plan);
           v.contents.meta.grants = grants.grants;
-          if (grants.keptOurs.length > 0)
-            this.vault.notice(
-              `grant(s) ${grants.keptOurs.join(", ")} changed on both sides; kept this machine's version (redo the other with \`enclave grant … --replace\`)`,
-            );
-          result.resolved = [...plan.resolved].map(([name, side]) => ({ name, side }));
+          result.resolved = [
+            ...[...plan.resolved].map(([name, side]) => ({ kind: "secret" as const, name, side })),
+            ...[...grants.resolved].map(([name, side]) => ({ kind: "grant" as const, name, side })),
+          ];
           for (const name of v.contents.secrets.keys()) {
             const clash = v.contents.folderClash(name);
             if (clash)
@@ -287,4 +284,18 @@ function changedNames(a: VaultContents, b: VaultContents): string[] {
     const y = b.get(n);
     return !x || !y || !constantTimeEqual(x.value, y.value);
   });
+}
+
+function conflictMessage(secrets: string[], grants: string[]): string {
+  const list = (xs: string[]) => xs.map((n) => `"${n}"`).join(", ");
+  const what = [
+    secrets.length > 0 ? `secret(s) ${list(secrets)}` : "",
+    grants.length > 0 ? `grant(s) ${list(grants)}` : "",
+  ].filter(Boolean);
+  const how = [
+    "--ours or --theirs (all conflicts)",
+    secrets.length > 0 ? "--take NAME=ours|theirs per secret" : "",
+    grants.length > 0 ? "--take-grant NAME=ours|theirs per grant" : "",
+  ].filter(Boolean);
+  return `both sides changed ${what.join(" and ")}; nothing was changed. Pull again with ${how.join(", or ")}`;
 }

@@ -126,3 +126,52 @@ test("grants sync with the vault: added on two machines, a pull merges them by n
   await a.ok(["pull"]);
   assert.deepEqual(await names(a), ["from-a", "from-b"]);
 });
+
+test("a grant changed differently on two machines is a conflict, settled per grant or for all", async () => {
+  const remote = join(pool.tempDir("enclave-grant-conflict-"), "vault.enc");
+  const a = await pool.vault("grant-conflict-a");
+  await a.ok(["set", "t"], { input: "value-t-0123456789" });
+  await a.ok(["grant", "http", "api", "--host", "api.example.com", "--header", "X-K: {{secret t}}"]);
+  await a.ok(["remote", "set", remote]);
+  await a.ok(["push"]);
+  const b = pool.sandbox("grant-conflict-b");
+  await b.ok(["remote", "set", remote]);
+  await b.ok(["pull"]);
+  await b.ok(["unlock", "--passphrase-file", b.passFile]);
+  const hosts = async (sbx: Sandbox) =>
+    (JSON.parse(await sbx.ok(["grant", "show", "api", "--json"])) as { hosts: string[] }).hosts;
+  // Both machines point the same grant somewhere else.
+  await a.ok([
+    "grant",
+    "http",
+    "api",
+    "--replace",
+    "--host",
+    "a.example.com",
+    "--header",
+    "X-K: {{secret t}}",
+  ]);
+  await a.ok(["push"]);
+  await b.ok([
+    "grant",
+    "http",
+    "api",
+    "--replace",
+    "--host",
+    "b.example.com",
+    "--header",
+    "X-K: {{secret t}}",
+  ]);
+  const conflict = await b.run(["pull"]);
+  assert.equal(conflict.code, 5, conflict.stderr);
+  assert.match(conflict.stderr, /grant\(s\) "api"/);
+  assert.match(conflict.stderr, /--take-grant NAME=ours\|theirs/);
+  assert.deepEqual(await hosts(b), ["b.example.com"], "nothing changed on a conflict");
+  const bad = await b.run(["pull", "--take-grant", "api=mine"]);
+  assert.equal(bad.code, 2);
+  const settled = JSON.parse(await b.ok(["pull", "--take-grant", "api=theirs", "--json"])) as {
+    resolved: { kind: string; name: string; side: string }[];
+  };
+  assert.deepEqual(settled.resolved, [{ kind: "grant", name: "api", side: "theirs" }]);
+  assert.deepEqual(await hosts(b), ["a.example.com"]);
+});
