@@ -612,7 +612,7 @@ function checkNeedle(n: Needle): void {
 }
 
 /** The distinct literals of `needles` (case-folded when ignore-case). */
-function literalsOf(needles: Needle[]): Literal[] {
+export function literalsOf(needles: Needle[]): Literal[] {
   const byKey = new Map<string, Literal>();
   needles.forEach((n, index) => {
     checkNeedle(n);
@@ -661,8 +661,11 @@ function accepted(n: Nibbles): number {
     const low = n[2 * pos]!;
     const high = n[2 * pos + 1]!;
     let sum = 0;
-    for (let h = 0; h < 16; h++)
-      if (high & (1 << h)) for (let l = 0; l < 16; l++) if (low & (1 << l)) sum += COMMONNESS[(h << 4) | l]!;
+    // Over the set bits only: a bucket's literals have few distinct nibbles.
+    for (let hs = high; hs !== 0; hs &= hs - 1) {
+      const h = 31 - Math.clz32(hs & -hs);
+      for (let ls = low; ls !== 0; ls &= ls - 1) sum += COMMONNESS[(h << 4) | (31 - Math.clz32(ls & -ls))]!;
+    }
     product *= sum;
   }
   return product;
@@ -674,7 +677,7 @@ function accepted(n: Nibbles): number {
  * bucket's tables accept every combination of the low and high nibbles its literals have at each
  * position, so the estimate is the product over positions of the commonness of those bytes.
  */
-function buckets(lits: Literal[]): number[][] {
+export function buckets(lits: Literal[]): number[][] {
   const groups = new Map<string, { ids: number[]; nibbles: Nibbles }>();
   lits.forEach((l, id) => {
     const key = `${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
@@ -692,17 +695,26 @@ function buckets(lits: Literal[]): number[][] {
     });
   });
   const out = [...groups.values()].map((g) => ({ ...g, cost: accepted(g.nibbles) }));
+  // merged[a][b - a - 1] (a < b): the cost of buckets a and b merged. Computed once per pair and
+  // again only for a pair with a freshly merged bucket (start-up time: the estimate is not cheap).
+  const union = (a: number, b: number) => out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
+  const merged = out.map((_, a) => out.slice(a + 1).map((_, k) => accepted(union(a, a + 1 + k))));
   while (out.length > 16) {
-    let best: { a: number; b: number; added: number; nibbles: Nibbles } | undefined;
+    let best: { a: number; b: number; added: number } | undefined;
     for (let a = 0; a < out.length; a++)
       for (let b = a + 1; b < out.length; b++) {
-        const nibbles = out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
-        const added = accepted(nibbles) - out[a]!.cost - out[b]!.cost;
-        if (!best || added < best.added) best = { a, b, added, nibbles };
+        const added = merged[a]![b - a - 1]! - out[a]!.cost - out[b]!.cost;
+        if (!best || added < best.added) best = { a, b, added };
       }
-    const { a, b, nibbles } = best!;
-    out[a] = { ids: [...out[a]!.ids, ...out[b]!.ids], nibbles, cost: accepted(nibbles) };
+    const { a, b } = best!;
+    const nibbles = union(a, b);
+    out[a] = { ids: [...out[a]!.ids, ...out[b]!.ids], nibbles, cost: merged[a]![b - a - 1]! };
     out.splice(b, 1);
+    merged.splice(b, 1);
+    for (let x = 0; x < b; x++) merged[x]!.splice(b - x - 1, 1);
+    for (let x = 0; x < out.length; x++)
+      if (x < a) merged[x]![a - x - 1] = accepted(union(x, a));
+      else if (x > a) merged[a]![x - a - 1] = accepted(union(a, x));
   }
   return out.map((g) => g.ids);
 }
