@@ -17,7 +17,7 @@
  *   by the one listed first.
  */
 import { type Guard, RULES, type Rule } from "./rules.js";
-import { type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
+import { type Drop, type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
 
 export interface RawFinding {
   ruleId: string;
@@ -161,8 +161,23 @@ class Engine {
         };
         this.anchored.push(a);
         const ignoreCase = sticky.ignoreCase;
+        const dv = rule.dismiss && rule.after ? rule.dismissValue : undefined;
+        const drop: Drop | undefined =
+          dv && dv.pair.length === 2
+            ? {
+                bytes: dv.bytes,
+                max: dv.max,
+                pair: [dv.pair.charCodeAt(0), dv.pair.charCodeAt(1)],
+                group: order,
+              }
+            : undefined;
         for (const anchor of new Set(rule.anchors.map((x) => (ignoreCase ? x.toLowerCase() : x)))) {
-          this.needles.push({ text: anchor, ignoreCase, ...(rule.after ? { after: rule.after } : {}) });
+          this.needles.push({
+            text: anchor,
+            ignoreCase,
+            ...(rule.after ? { after: rule.after } : {}),
+            ...(drop ? { drop } : {}),
+          });
           this.needleRule.push(a);
         }
       } else {

@@ -27,6 +27,24 @@ export interface Needle {
   ignoreCase: boolean;
   /** What the text right after the literal must pass for the needle to be reported. */
   after?: Step[];
+  /** With `after`: the hits it drops (see Drop). */
+  drop?: Drop;
+}
+
+/**
+ * Hits of a needle that its caller does not want, dropped in the finder: where, after the steps
+ * passed, the value (the run of `bytes` from where the last step begins, capped at `max` + 1 bytes
+ * and at the end of the text) is longer than `max` or holds the two bytes of `pair` in a row —
+ * unless a literal of a needle in the same `group` (its first 4 bytes, folded if ignore-case)
+ * starts after the hit and before the value's end + 1 (`max` + 1 past its start if longer). Used
+ * only where the steps have no `open` step and no literal of the group starts another; else ignored.
+ */
+export interface Drop {
+  bytes: Uint8Array;
+  /** At most 65,535. */
+  max: number;
+  pair: [number, number];
+  group: number;
 }
 
 /**
@@ -88,7 +106,16 @@ const MAX_NEEDLES = 256;
 const PROGRAMS = ENTRIES + MAX_NEEDLES * 4;
 const CLASSES = PROGRAMS + 1024; // 256 bytes per class
 const MAX_CLASSES = 16;
-const OUT = CLASSES + MAX_CLASSES * 256;
+/**
+ * Drops: per needle entry, u16 where its drop spec is (0: none); then the specs, one per group:
+ * u8 the value's class, u8 how many literals the group has, u16 max, u8 u8 the pair, 2 unused,
+ * 256 bytes: 1 for each byte a literal of the group can start with, then the group's literal ids.
+ */
+const DROPS = CLASSES + MAX_CLASSES * 256;
+const DROP_LIST = 8 + 256;
+const DROP_SPEC = DROP_LIST + 64;
+const MAX_GROUPS = 4;
+const OUT = DROPS + 512 + MAX_GROUPS * DROP_SPEC;
 const HEAP = OUT + MAX_HITS * 8;
 
 // ---- a minimal WebAssembly assembler ----
@@ -128,6 +155,7 @@ const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -144,6 +172,8 @@ const op = {
   eq: [0x46],
   ne: [0x47],
   ltU: [0x49],
+  gtU: [0x4b],
+  leU: [0x4d],
   geU: [0x4f],
   add: [0x6a],
   sub: [0x6b],
@@ -176,10 +206,12 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
   ];
   // entries and their steps
   const [E, EE, PR, SC, CLS, NN, IP] = [21, 22, 23, 24, 25, 26, 27];
-  const I32_LOCALS = 24;
-  const table = (set: number, pos: number, high: number) => 28 + set * 6 + pos * 2 + high; // 28..39
-  const [MLO, MHI, NIBBLE, ZERO] = [40, 41, 42, 43];
-  const textNibble = (pos: number, high: number) => 44 + pos * 2 + high; // 44..49
+  // drops: where the value starts, the spec, the value's end + 1, a position, a group literal and the list's end, a literal's record and its compared length
+  const [VS, DR, DE, X, GL, GE, LD, LL] = [28, 29, 30, 31, 32, 33, 34, 35];
+  const I32_LOCALS = 32;
+  const table = (set: number, pos: number, high: number) => 36 + set * 6 + pos * 2 + high; // 36..47
+  const [MLO, MHI, NIBBLE, ZERO] = [48, 49, 50, 51];
+  const textNibble = (pos: number, high: number) => 52 + pos * 2 + high; // 52..57
   const V128_LOCALS = 22;
 
   const body: number[] = [];
@@ -323,6 +355,8 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.get(SC),
     ...op.eqz,
     ...op.brIf(1), // every step passed
+    ...op.get(IP),
+    ...op.set(VS), // where this step starts (after the last one: the value)
     ...op.get(PR),
     ...op.load8(0),
     ...op.i32(8),
@@ -399,6 +433,200 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.br(0),
     ...op.end, // LS
     ...op.end, // BP
+    // A hit with a drop spec whose value is turned down is dropped, unless a literal of its
+    // group starts after it and before the value's end + 1.
+    ...op.block, // BD: decided, OK says how
+    ...op.get(OK),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(E),
+    ...op.i32(1),
+    ...op.shl,
+    ...op.load16(DROPS),
+    ...op.tee(DR),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(DR),
+    ...op.load8(0),
+    ...op.i32(8),
+    ...op.shl,
+    ...op.i32(CLASSES),
+    ...op.add,
+    ...op.set(CLS),
+    // The value: up to max + 1 bytes of its class from VS, within LIMIT.
+    ...op.get(VS),
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.add,
+    ...op.i32(1),
+    ...op.add,
+    ...op.tee(C),
+    ...op.get(LIMIT),
+    ...op.get(C),
+    ...op.get(LIMIT),
+    ...op.ltU,
+    ...op.select,
+    ...op.set(NN),
+    ...op.get(VS),
+    ...op.set(Q),
+    ...op.block,
+    ...op.loop,
+    ...op.get(Q),
+    ...op.get(NN),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(CLS),
+    ...op.get(Q),
+    ...op.load8(0),
+    ...op.add,
+    ...op.load8(0),
+    ...op.eqz,
+    ...op.brIf(1),
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(Q),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(Q),
+    ...op.get(VS),
+    ...op.sub,
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.gtU,
+    ...op.if, // longer than max: its end is VS + max + 1
+    ...op.get(VS),
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.add,
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(DE),
+    ...op.else,
+    ...op.i32(0),
+    ...op.set(DE),
+    ...op.get(VS),
+    ...op.set(X),
+    ...op.block,
+    ...op.loop, // the pair in the value: its end is Q + 1
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.get(Q),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(X),
+    ...op.load8(0),
+    ...op.get(DR),
+    ...op.load8(4),
+    ...op.eq,
+    ...op.get(X),
+    ...op.load8(1),
+    ...op.get(DR),
+    ...op.load8(5),
+    ...op.eq,
+    ...op.and,
+    ...op.if,
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(DE),
+    ...op.br(2),
+    ...op.end,
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+    ...op.get(DE),
+    ...op.eqz,
+    ...op.brIf(0), // not turned down: kept
+    // A literal of the group (its first 4 bytes, within LIMIT) starting in [POS + 1, DE): kept.
+    ...op.get(POS),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.loop, // LX
+    ...op.get(X),
+    ...op.get(DE),
+    ...op.geU,
+    ...op.if,
+    ...op.i32(0),
+    ...op.set(OK),
+    ...op.br(2), // none: dropped
+    ...op.end,
+    ...op.get(DR),
+    ...op.get(X),
+    ...op.load8(0),
+    ...op.add,
+    ...op.load8(8),
+    ...op.if,
+    ...op.get(DR),
+    ...op.i32(DROP_LIST),
+    ...op.add,
+    ...op.tee(GL),
+    ...op.get(DR),
+    ...op.load8(1),
+    ...op.add,
+    ...op.set(GE),
+    ...op.block,
+    ...op.loop,
+    ...op.get(GL),
+    ...op.get(GE),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(GL),
+    ...op.load8(0),
+    ...op.i32(5),
+    ...op.shl,
+    ...op.i32(LITS),
+    ...op.add,
+    ...op.tee(LD),
+    ...op.load8(16),
+    ...op.tee(LL),
+    ...op.i32(4),
+    ...op.get(LL),
+    ...op.i32(4),
+    ...op.ltU,
+    ...op.select,
+    ...op.set(LL), // min(length, 4)
+    ...op.get(X),
+    ...op.get(LL),
+    ...op.add,
+    ...op.get(LIMIT),
+    ...op.leU,
+    ...op.get(X),
+    ...op.load32(0),
+    ...op.get(LD),
+    ...op.load32(4),
+    ...op.or,
+    ...op.get(LD),
+    ...op.load32(8),
+    ...op.and,
+    ...op.get(LD),
+    ...op.load32(0),
+    ...op.eq,
+    ...op.and,
+    ...op.brIf(4), // found: out of BD, kept
+    ...op.get(GL),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(GL),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.br(0),
+    ...op.end, // LX
+    ...op.end, // BD
     ...op.get(OK),
     ...op.if,
     ...op.get(OUTP),
@@ -807,6 +1035,30 @@ class WasmFinder implements LiteralFinder {
       }
     });
     if (bytesAt > ENTRIES || entry > 255) throw new RangeError("too many literals for the finder");
+    // Drop specs, one per group, and each entry's.
+    const groups = dropGroups(needles, lits);
+    let spec = DROPS + 512;
+    const specOf = new Map<number, number>();
+    for (const [group, { drop, literals }] of groups) {
+      specOf.set(group, spec);
+      mem[spec] = classIndex(drop.bytes);
+      mem[spec + 1] = literals.length;
+      mem.writeUInt16LE(drop.max, spec + 2);
+      mem[spec + 4] = drop.pair[0];
+      mem[spec + 5] = drop.pair[1];
+      literals.forEach((id, k) => {
+        mem[spec + DROP_LIST + k] = id;
+        for (const c of positionBytes(lits[id]!)[0]!) mem[spec + 8 + c] = 1;
+      });
+      spec += DROP_SPEC;
+    }
+    entry = 0;
+    for (const lit of lits)
+      for (const n of lit.needles) {
+        const at = usableDrop(needles[n]!, groups) ? specOf.get(needles[n]!.drop!.group)! : 0;
+        mem.writeUInt16LE(at, DROPS + entry * 2);
+        entry++;
+      }
   }
 
   arena(bytes: number): Buffer {
@@ -872,14 +1124,97 @@ class JsFinder implements LiteralFinder {
 
 /** Whether the text from `at` (ending at `limit`) passes `steps`. */
 export function passesSteps(buf: Uint8Array, at: number, limit: number, steps: Step[]): boolean {
+  return stepsEnd(buf, at, limit, steps) >= 0;
+}
+
+/** Where the last step begins if the text from `at` passes `steps` (or where an open step passes it); else -1. */
+function stepsEnd(buf: Uint8Array, at: number, limit: number, steps: Step[]): number {
   let i = at;
+  let last = at;
   for (const step of steps) {
+    last = i;
     let n = 0;
     while (n < step.max && i + n < limit && step.bytes[buf[i + n]!] === 1) n++;
-    if (n < step.min) return false;
-    if (step.open && n === step.max) return true;
+    if (n < step.min) return -1;
+    if (step.open && n === step.max) return last;
     i += n;
   }
+  return last;
+}
+
+/** The groups of drops in use: each with its spec (the first needle's) and its literals' ids. */
+function dropGroups(needles: Needle[], lits: Literal[]): Map<number, { drop: Drop; literals: number[] }> {
+  const byGroup = new Map<number, { drop: Drop; literals: number[] }>();
+  lits.forEach((lit, id) => {
+    for (const n of lit.needles) {
+      const d = needles[n]!.drop;
+      if (!d) continue;
+      let g = byGroup.get(d.group);
+      if (!g) {
+        g = { drop: d, literals: [] };
+        byGroup.set(d.group, g);
+      }
+      if (!g.literals.includes(id)) g.literals.push(id);
+    }
+  });
+  // A group where one literal starts another (two hits at one place) is not used, nor groups
+  // beyond what the finder's memory holds.
+  for (const [group, g] of byGroup)
+    if (
+      g.literals.length > 64 ||
+      g.literals.some((a) => g.literals.some((b) => a !== b && lits[b]!.text.startsWith(lits[a]!.text)))
+    )
+      byGroup.delete(group);
+  return new Map([...byGroup].slice(0, MAX_GROUPS));
+}
+
+function usableDrop(n: Needle, groups: Map<number, { drop: Drop; literals: number[] }>): boolean {
+  const d = n.drop;
+  if (!d || !n.after || n.after.some((s) => s.open) || !groups.has(d.group)) return false;
+  const spec = groups.get(d.group)!.drop;
+  return (
+    spec === d ||
+    (spec.bytes === d.bytes && spec.max === d.max && spec.pair[0] === d.pair[0] && spec.pair[1] === d.pair[1])
+  );
+}
+
+/** Literal `lit` (its first 4 bytes, folded if ignore-case) at buf[x], within `limit`. */
+function startsHere(buf: Uint8Array, x: number, limit: number, lit: Literal): boolean {
+  const n = Math.min(4, lit.bytes.length);
+  if (x + n > limit) return false;
+  for (let k = 0; k < n; k++) {
+    const c = buf[x + k]!;
+    if ((lit.ignoreCase && isLetter(c) ? c | 32 : c) !== lit.bytes[k]) return false;
+  }
+  return true;
+}
+
+/** Whether the hit of needle `n` at `at` (its steps passed) is dropped (see Drop). */
+function dropped(
+  buf: Uint8Array,
+  at: number,
+  limit: number,
+  n: Needle,
+  lits: Literal[],
+  groups: Map<number, { drop: Drop; literals: number[] }>,
+): boolean {
+  if (!usableDrop(n, groups)) return false;
+  const d = n.drop!;
+  const value = stepsEnd(buf, at + n.text.length, limit, n.after!);
+  let q = value;
+  while (q < Math.min(value + d.max + 1, limit) && d.bytes[buf[q]!] === 1) q++;
+  let end = -1;
+  if (q - value > d.max) end = value + d.max + 1;
+  else
+    for (let k = value; k + 1 < q; k++)
+      if (buf[k] === d.pair[0] && buf[k + 1] === d.pair[1]) {
+        end = q + 1;
+        break;
+      }
+  if (end < 0) return false;
+  const group = groups.get(d.group)!.literals;
+  for (let x = at + 1; x < end; x++)
+    for (const id of group) if (startsHere(buf, x, limit, lits[id]!)) return false;
   return true;
 }
 
@@ -893,12 +1228,17 @@ export function findNeedles(
 ): { hits: Uint32Array; count: number } {
   const text = buf.toString("latin1", start, limit);
   const lower = needles.some((n) => n.ignoreCase) ? text.toLowerCase() : text;
+  const lits = literalsOf(needles);
+  const groups = dropGroups(needles, lits);
   const found: [number, number][] = [];
   needles.forEach((n, id) => {
     const literal = n.ignoreCase ? n.text.toLowerCase() : n.text;
     const hay = n.ignoreCase ? lower : text;
     for (let i = hay.indexOf(literal); i !== -1 && i < end - start; i = hay.indexOf(literal, i + 1))
-      if (!n.after || passesSteps(buf, start + i + literal.length, limit, n.after))
+      if (
+        (!n.after || passesSteps(buf, start + i + literal.length, limit, n.after)) &&
+        !dropped(buf, start + i, limit, n, lits, groups)
+      )
         found.push([start + i, id]);
   });
   found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);

@@ -189,8 +189,30 @@ test("templates (skipped without running the regex) next to real values: the sam
     `KEY = '${tpl}x}token:"${real(20)}"'`,
     `passwordKey := "${tpl}a}${real(18)}"; tokenKey := "${real(18)}"`,
     `api_key = "${real(6)}$${real(12)}" secret = '${real(10)}{${real(10)}'`,
+    // another anchor inside the template: the regex must run at the first to hide it
+    `key = "${real(8)}${tpl}x}token="${real(20)}"`,
+    `KEY = "${real(8)}${tpl}x}TOKEN:"${real(20)}"`,
+    `passwordKey = '${tpl}${real(10)}pwd='${real(20)}'`,
+    `secret = '${tpl}${real(20)}'Secret='${real(20)}'`,
+    `key = "${real(300)}token="${real(20)}"`,
+    `key = "${real(250)}${tpl}x}token="${real(20)}"`,
+    `key = "${real(256)}token="${real(20)}"`,
+    `key = "${real(255)}token="${real(20)}"`,
+    `key = "${real(255)}"token="${real(20)}"`,
+    // the anchor after the template's end + 1, at the end of the text, and cut off there
+    `KEY = '${tpl}${real(20)}'\ntoken='${real(20)}'`,
+    `KEY = '${tpl}${real(20)}' token='${real(20)}'`,
+    `KEY = '${tpl}${real(20)}'key`,
+    `KEY = '${tpl}${real(20)}key`,
+    `KEY = '${tpl}${real(20)}ke`,
+    `Token: "${real(4)}${tpl}${real(20)}"`,
+    `TOKEN := "${real(16)}${tpl}"`,
+    `TOKEN := "${real(16)}$"`,
   ];
-  for (const text of texts) same(RULES, text, text);
+  for (const text of texts) {
+    same(RULES, text, text);
+    for (const v of [`${text}\n${text}`, `x${text}`, text.slice(0, -1), text.slice(0, -2)]) same(RULES, v, v);
+  }
 });
 
 test("long lines, long texts and a private key body near its 65,536 limit", () => {
@@ -363,6 +385,94 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
   run("secretabcdef=", 0, 13, 13);
   run("secretabcdefg=", 0, 14, 14);
   run("secretabcdefg", 0, 13, 13);
+});
+
+test("the literal finder's drops: the hits a plain search keeps, at block and buffer edges", () => {
+  const cls = (re: RegExp) =>
+    Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+  const value = cls(/[^"'`\s\\]/);
+  const steps: Step[] = [
+    { bytes: cls(/[\w.-]/), min: 0, max: 10 },
+    { bytes: cls(/[:=]/), min: 1, max: 1 },
+    { bytes: cls(/ /), min: 0, max: 2 },
+    { bytes: cls(/["'`]/), min: 1, max: 1 },
+    { bytes: value, min: 4, max: 4 },
+  ];
+  const drop = { bytes: value, max: 12, pair: [36, 123] as [number, number], group: 1 };
+  const lits: Needle[] = [
+    { text: "key", ignoreCase: true, after: steps, drop },
+    { text: "key", ignoreCase: true }, // the same literal without a drop: always reported
+    { text: "token", ignoreCase: true, after: steps, drop },
+    { text: "Passwd", ignoreCase: false, after: steps, drop },
+    { text: "aws", ignoreCase: true, after: steps, drop: { ...drop, group: 2 } },
+    // a group where one literal starts another: its drops are not used
+    { text: "pwd", ignoreCase: true, after: steps, drop: { ...drop, group: 3 } },
+    { text: "pwdx", ignoreCase: true, after: steps, drop: { ...drop, group: 3 } },
+    // an open step: its drop is not used
+    { text: "sec", ignoreCase: true, after: [{ ...steps[0]!, open: true }, ...steps.slice(1)], drop },
+  ];
+  const wasm = literalFinder(lits);
+  const js = literalFinder(lits, "js");
+  assert.equal(wasm.kind, "wasm");
+  const words = [
+    ...["key", "KEY", "Key", "token", "TOKEN", "Passwd", "passwd", "aws", "pwd", "pwdx", "sec", "ke", "tok"],
+    ...["=", ":", " ", '"', "'", "`", "$", "{", ["$", "{"].join(""), "}", "\n", "ab", "xyz12", "k"],
+  ];
+  const random = rng(23);
+  const run = (text: string, start: number, end: number, limit: number) => {
+    for (const f of [wasm, js]) f.arena(text.length).write(text, 0, "latin1");
+    const pairs = (f: typeof wasm) => {
+      const n = f.find(start, end, limit);
+      const out: string[] = [];
+      for (let k = 0; k < n; k++) out.push(`${f.hits[2 * k]}:${f.hits[2 * k + 1]}`);
+      return out;
+    };
+    const expected = findNeedles(Buffer.from(text, "latin1"), start, end, limit, lits);
+    const want: string[] = [];
+    for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
+    const what = `${JSON.stringify(text.slice(0, 200))}… ${text.length} bytes [${start}, ${end}) limit ${limit}`;
+    assert.deepEqual(pairs(wasm), want, `wasm: ${what}`);
+    assert.deepEqual(pairs(js), want, `js: ${what}`);
+  };
+  let dropped = 0;
+  for (let n = 0; n < 3000; n++) {
+    let text = "";
+    const size = n < 2900 ? Math.floor(random() * 120) : 20000 + Math.floor(random() * 50000);
+    while (text.length < size) text += words[Math.floor(random() * words.length)];
+    text = text.slice(0, size);
+    run(text, 0, text.length, text.length);
+    const start = Math.floor(random() * text.length);
+    const end = start + Math.floor(random() * (text.length - start));
+    run(text, start, end, end + Math.floor(random() * (text.length - end)));
+    // how many hits the drops took (the test must exercise them)
+    const all = findNeedles(
+      Buffer.from(text, "latin1"),
+      0,
+      text.length,
+      text.length,
+      lits.map(({ drop: _d, ...l }) => l),
+    ).count;
+    dropped += all - findNeedles(Buffer.from(text, "latin1"), 0, text.length, text.length, lits).count;
+  }
+  assert.ok(dropped > 300, `drops exercised: ${dropped}`);
+  const tpl = ["$", "{"].join("");
+  // Dropped; kept for a group literal before the value's end + 1 (even cut off, or at the end).
+  for (const t of [
+    `key='a${tpl}b'`,
+    `key='a${tpl}b'key`,
+    `key='a${tpl}b'KE`,
+    `key='a${tpl}bkey`,
+    `key='a${tpl}bke`,
+    `key='a${tpl}b' key`,
+    `key='a${tpl}PASSWD'`,
+    `key='a${tpl}Passwd'`,
+    `KEY:"1234567890123"`,
+    `KEY:"123456789012"`,
+    `KEY:"1234567890${tpl}"`,
+    `KEY:"12345678901${tpl}"`,
+    `key='aws${tpl}b'`,
+  ])
+    for (let limit = 0; limit <= t.length; limit++) run(t, 0, limit, limit);
 });
 
 test("the literal finder: 200 needles on one literal, found at every position of a long text", () => {
