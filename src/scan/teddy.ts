@@ -109,11 +109,12 @@ const MAX_CLASSES = 16;
 /**
  * Drops: per needle entry, u16 where its drop spec is (0: none); then the specs, one per group:
  * u8 the value's class, u8 how many literals the group has, u16 max, u8 u8 the pair, 2 unused,
- * 256 bytes: 1 for each byte a literal of the group can start with, then the group's literal ids.
+ * 256 bytes: for each byte, a bit for each literal of the group that can start with it; then the
+ * group's literal ids (up to 8).
  */
 const DROPS = CLASSES + MAX_CLASSES * 256;
 const DROP_LIST = 8 + 256;
-const DROP_SPEC = DROP_LIST + 64;
+const DROP_SPEC = DROP_LIST + 8;
 const MAX_GROUPS = 4;
 const OUT = DROPS + 512 + MAX_GROUPS * DROP_SPEC;
 const HEAP = OUT + MAX_HITS * 8;
@@ -206,12 +207,13 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
   ];
   // entries and their steps
   const [E, EE, PR, SC, CLS, NN, IP] = [21, 22, 23, 24, 25, 26, 27];
-  // drops: where the value starts, the spec, the value's end + 1, a position, a group literal and the list's end, a literal's record and its compared length
-  const [VS, DR, DE, X, GL, GE, LD, LL] = [28, 29, 30, 31, 32, 33, 34, 35];
-  const I32_LOCALS = 32;
-  const table = (set: number, pos: number, high: number) => 36 + set * 6 + pos * 2 + high; // 36..47
-  const [MLO, MHI, NIBBLE, ZERO] = [48, 49, 50, 51];
-  const textNibble = (pos: number, high: number) => 52 + pos * 2 + high; // 52..57
+  // drops: where the value starts, the spec, the value's end + 1, a position, the group's literals
+  // starting there, a literal's record and its compared length
+  const [VS, DR, DE, X, GE, LD, LL] = [28, 29, 30, 31, 32, 33, 34];
+  const I32_LOCALS = 31;
+  const table = (set: number, pos: number, high: number) => 35 + set * 6 + pos * 2 + high; // 35..46
+  const [MLO, MHI, NIBBLE, ZERO] = [47, 48, 49, 50];
+  const textNibble = (pos: number, high: number) => 51 + pos * 2 + high; // 51..56
   const V128_LOCALS = 22;
 
   const body: number[] = [];
@@ -242,6 +244,16 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     }
     return out;
   };
+
+  /** `local &= local - 1` (clear the lowest set bit). */
+  const clearLowest = (local: number) => [
+    ...op.get(local),
+    ...op.get(local),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.and,
+    ...op.set(local),
+  ];
 
   /**
    * Literal ID at POS: its first 4 bytes in one compare, the rest byte by byte (folding A-Z to a-z
@@ -564,23 +576,18 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.load8(0),
     ...op.add,
     ...op.load8(8),
+    ...op.tee(GE), // a bit for each literal of the group that starts with this byte
     ...op.if,
-    ...op.get(DR),
-    ...op.i32(DROP_LIST),
-    ...op.add,
-    ...op.tee(GL),
-    ...op.get(DR),
-    ...op.load8(1),
-    ...op.add,
-    ...op.set(GE),
     ...op.block,
     ...op.loop,
-    ...op.get(GL),
     ...op.get(GE),
-    ...op.geU,
+    ...op.eqz,
     ...op.brIf(1),
-    ...op.get(GL),
-    ...op.load8(0),
+    ...op.get(DR),
+    ...op.get(GE),
+    ...op.ctz,
+    ...op.add,
+    ...op.load8(DROP_LIST),
     ...op.i32(5),
     ...op.shl,
     ...op.i32(LITS),
@@ -612,10 +619,7 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.eq,
     ...op.and,
     ...op.brIf(4), // found: out of BD, kept
-    ...op.get(GL),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(GL),
+    ...clearLowest(GE),
     ...op.br(0),
     ...op.end,
     ...op.end,
@@ -656,16 +660,6 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.end, // LE
     ...op.end, // BE
     ...op.end, // the literal's block
-  ];
-
-  /** `local &= local - 1` (clear the lowest set bit). */
-  const clearLowest = (local: number) => [
-    ...op.get(local),
-    ...op.get(local),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.and,
-    ...op.set(local),
   ];
 
   body.push(...op.block, ...op.loop, ...op.get(I), ...op.get(END), ...op.geU, ...op.brIf(1));
@@ -1048,7 +1042,7 @@ class WasmFinder implements LiteralFinder {
       mem[spec + 5] = drop.pair[1];
       literals.forEach((id, k) => {
         mem[spec + DROP_LIST + k] = id;
-        for (const c of positionBytes(lits[id]!)[0]!) mem[spec + 8 + c] = 1;
+        for (const c of positionBytes(lits[id]!)[0]!) mem[spec + 8 + c]! |= 1 << k;
       });
       spec += DROP_SPEC;
     }
@@ -1161,7 +1155,7 @@ function dropGroups(needles: Needle[], lits: Literal[]): Map<number, { drop: Dro
   // beyond what the finder's memory holds.
   for (const [group, g] of byGroup)
     if (
-      g.literals.length > 64 ||
+      g.literals.length > 8 ||
       g.literals.some((a) => g.literals.some((b) => a !== b && lits[b]!.text.startsWith(lits[a]!.text)))
     )
       byGroup.delete(group);
