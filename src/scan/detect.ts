@@ -131,7 +131,7 @@ class Engine {
   private readonly implies: Map<string, string[]>;
   private readonly keywordCount: number;
   /** per (rule, anchor): what the literal finder looks for */
-  private readonly needles: Needle[] = [];
+  readonly needles: Needle[] = [];
   /** per needle: its rule */
   private readonly needleRule: Anchored[] = [];
   private finderInstance: LiteralFinder | undefined;
@@ -407,6 +407,11 @@ export class Detector {
     const b = this.buffer(content.length);
     content.copy(b);
     return this.detect(content.length);
+  }
+
+  /** What the literal finder looks for, per anchor of each anchored rule. */
+  get needles(): Needle[] {
+    return this.engine.needles;
   }
 
   get finderKind(): "wasm" | "js" {

@@ -116,7 +116,13 @@ const DROPS = CLASSES + MAX_CLASSES * 256;
 const DROP_LIST = 8 + 256;
 const DROP_SPEC = DROP_LIST + 8;
 const MAX_GROUPS = 4;
-const OUT = DROPS + 512 + MAX_GROUPS * DROP_SPEC;
+/**
+ * The context filter (see contextFilter): 16-byte vectors — the filtered buckets' bits in set 0 and
+ * in set 1, the nibble tables (low, high) of its run class Z, the other buckets' bits in set 0 and
+ * in set 1; then its stop class K (256 bytes).
+ */
+const FILTER = DROPS + 512 + MAX_GROUPS * DROP_SPEC;
+const OUT = FILTER + 96 + 256;
 const HEAP = OUT + MAX_HITS * 8;
 
 // ---- a minimal WebAssembly assembler ----
@@ -210,11 +216,16 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
   // drops: where the value starts, the spec, the value's end + 1, a position, the group's literals
   // starting there, a literal's record and its compared length
   const [VS, DR, DE, X, GE, LD, LL] = [28, 29, 30, 31, 32, 33, 34];
-  const I32_LOCALS = 31;
-  const table = (set: number, pos: number, high: number) => 35 + set * 6 + pos * 2 + high; // 35..46
-  const [MLO, MHI, NIBBLE, ZERO] = [47, 48, 49, 50];
-  const textNibble = (pos: number, high: number) => 51 + pos * 2 + high; // 51..56
+  // the context filter: the positions of filtered candidates, the run class's mask over 32 bytes,
+  // the runs' ends
+  const [FB, ZM, SM] = [35, 36, 37];
+  const I32_LOCALS = 34;
+  const table = (set: number, pos: number, high: number) => 38 + set * 6 + pos * 2 + high; // 38..49
+  const [MLO, MHI, NIBBLE, ZERO] = [50, 51, 52, 53];
+  const textNibble = (pos: number, high: number) => 54 + pos * 2 + high; // 54..59
   const V128_LOCALS = 22;
+  // free once the bucket bits are computed: a block of text's high and low nibbles
+  const [NIBBLE_TMP, LO_TMP] = [textNibble(0, 0), textNibble(0, 1)];
 
   const body: number[] = [];
   for (let set = 0; set < 2; set++)
@@ -685,6 +696,119 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.vor,
     ...op.anyTrue,
     ...op.if,
+    // Filtered candidates (see contextFilter): unless one of them may pass, they go.
+    ...op.get(MLO),
+    ...op.i32(0),
+    ...op.vload(FILTER),
+    ...op.vand,
+    ...op.get(MHI),
+    ...op.i32(0),
+    ...op.vload(FILTER + 16),
+    ...op.vand,
+    ...op.vor,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.tee(FB),
+    ...op.if,
+    ...op.get(I),
+    ...op.vload(0),
+    ...op.tee(NIBBLE_TMP),
+    ...op.get(NIBBLE),
+    ...op.vand,
+    ...op.set(LO_TMP),
+    ...op.get(NIBBLE_TMP),
+    ...op.i32(4),
+    ...op.shrU8,
+    ...op.set(NIBBLE_TMP),
+    ...op.i32(0),
+    ...op.vload(FILTER + 32),
+    ...op.get(LO_TMP),
+    ...op.swizzle,
+    ...op.i32(0),
+    ...op.vload(FILTER + 48),
+    ...op.get(NIBBLE_TMP),
+    ...op.swizzle,
+    ...op.vand,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.set(ZM),
+    ...op.get(I),
+    ...op.vload(16),
+    ...op.tee(NIBBLE_TMP),
+    ...op.get(NIBBLE),
+    ...op.vand,
+    ...op.set(LO_TMP),
+    ...op.get(NIBBLE_TMP),
+    ...op.i32(4),
+    ...op.shrU8,
+    ...op.set(NIBBLE_TMP),
+    ...op.i32(0),
+    ...op.vload(FILTER + 32),
+    ...op.get(LO_TMP),
+    ...op.swizzle,
+    ...op.i32(0),
+    ...op.vload(FILTER + 48),
+    ...op.get(NIBBLE_TMP),
+    ...op.swizzle,
+    ...op.vand,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.i32(16),
+    ...op.shl,
+    ...op.get(ZM),
+    ...op.or,
+    ...op.set(ZM),
+    // From each filtered candidate, the run of Z (carried up by the addition) ends where?
+    ...op.block, // BF: passes
+    ...op.get(ZM),
+    ...op.get(FB),
+    ...op.add,
+    ...op.tee(SM),
+    ...op.get(ZM),
+    ...op.ltU,
+    ...op.brIf(0), // past the 32 bytes: may pass
+    ...op.get(SM),
+    ...op.get(ZM),
+    ...op.i32(-1),
+    ...op.xor,
+    ...op.and,
+    ...op.set(SM), // the runs' ends
+    ...op.loop,
+    ...op.get(SM),
+    ...op.if,
+    ...op.get(I),
+    ...op.get(SM),
+    ...op.ctz,
+    ...op.add,
+    ...op.load8(0),
+    ...op.load8(FILTER + 96), // K
+    ...op.brIf(2), // ends on a byte of K: passes
+    ...clearLowest(SM),
+    ...op.br(1),
+    ...op.end,
+    ...op.end,
+    // None does: the filtered buckets' bits go.
+    ...op.get(MLO),
+    ...op.i32(0),
+    ...op.vload(FILTER + 64),
+    ...op.vand,
+    ...op.set(MLO),
+    ...op.get(MHI),
+    ...op.i32(0),
+    ...op.vload(FILTER + 80),
+    ...op.vand,
+    ...op.set(MHI),
+    ...op.end, // BF
+    ...op.end,
     // Candidates: keep both masks, then visit each position (BITS) and each bucket there (MASK).
     ...op.i32(0),
     ...op.get(MLO),
@@ -899,13 +1023,14 @@ function accepted(n: Nibbles): number {
  * bucket's tables accept every combination of the low and high nibbles its literals have at each
  * position, so the estimate is the product over positions of the commonness of those bytes.
  */
-export function buckets(lits: Literal[]): number[][] {
-  const groups = new Map<string, { ids: number[]; nibbles: Nibbles }>();
+export function buckets(lits: Literal[], filtered: boolean[] = []): number[][] {
+  const groups = new Map<string, { ids: number[]; nibbles: Nibbles; filtered: boolean }>();
   lits.forEach((l, id) => {
-    const key = `${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
+    const f = filtered[id] === true;
+    const key = `${f ? "f" : ""}${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
     let g = groups.get(key);
     if (!g) {
-      g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0] };
+      g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0], filtered: f };
       groups.set(key, g);
     }
     g.ids.push(id);
@@ -925,12 +1050,19 @@ export function buckets(lits: Literal[]): number[][] {
     let best: { a: number; b: number; added: number } | undefined;
     for (let a = 0; a < out.length; a++)
       for (let b = a + 1; b < out.length; b++) {
+        // A bucket of filtered literals (see contextFilter) holds only those.
+        if (out[a]!.filtered !== out[b]!.filtered) continue;
         const added = merged[a]![b - a - 1]! - out[a]!.cost - out[b]!.cost;
         if (!best || added < best.added) best = { a, b, added };
       }
     const { a, b } = best!;
     const nibbles = union(a, b);
-    out[a] = { ids: [...out[a]!.ids, ...out[b]!.ids], nibbles, cost: merged[a]![b - a - 1]! };
+    out[a] = {
+      ids: [...out[a]!.ids, ...out[b]!.ids],
+      nibbles,
+      cost: merged[a]![b - a - 1]!,
+      filtered: out[a]!.filtered,
+    };
     out.splice(b, 1);
     merged.splice(b, 1);
     for (let x = 0; x < b; x++) merged[x]!.splice(b - x - 1, 1);
@@ -939,6 +1071,86 @@ export function buckets(lits: Literal[]): number[][] {
       else if (x > a) merged[a]![x - a - 1] = accepted(union(a, x));
   }
   return out.map((g) => g.ids);
+}
+
+/**
+ * The context filter: most places where a keyword such as "key" occurs fail its needles' first
+ * mandatory step (an operator after a name), and checking them one at a time costs more than the
+ * search. So, for the literals whose needles all say so, the 16 positions of a block are checked
+ * at once: from each, the run of bytes of Z (the literal's bytes and every byte the steps before
+ * the first mandatory one accept) must end on a byte of K (what that step accepts; no byte of K
+ * is in Z), or go on past the 32 bytes from the block's start looked at. That holds wherever a
+ * needle's steps pass (as far as the first mandatory step; an open step before it must have a max
+ * of 32 or more, so that reaching it runs past the 32 bytes), so a block where no run passes drops
+ * the filtered literals' candidates. Z must take at most 8 distinct sets of low nibbles over the
+ * high nibbles (it is looked up, 16 bytes at a time, as two 16-byte tables). Returns, per literal,
+ * whether it is filtered, and the two classes; undefined when no literal is.
+ */
+export function contextFilter(
+  needles: Needle[],
+  lits: Literal[],
+): { filtered: boolean[]; z: Uint8Array; k: Uint8Array } | undefined {
+  const union = (into: Uint8Array, from: Uint8Array) => {
+    for (let c = 0; c < 256; c++) into[c]! |= from[c]!;
+  };
+  const disjoint = (a: Uint8Array, b: Uint8Array) => a.every((x, c) => x === 0 || b[c] === 0);
+  /** A literal's own Z and K, if all its needles allow one. */
+  const own = (lit: Literal): { z: Uint8Array; k: Uint8Array } | undefined => {
+    const z = new Uint8Array(256);
+    const k = new Uint8Array(256);
+    for (const accept of positionBytes(lit).concat(
+      [...lit.bytes.subarray(3)].map((c) => (lit.ignoreCase && isLetter(c) ? [c | 32, c & ~32] : [c])),
+    ))
+      for (const c of accept) z[c] = 1;
+    for (const n of lit.needles) {
+      const steps = needles[n]!.after;
+      const first = steps?.findIndex((s) => s.min >= 1) ?? -1;
+      if (!steps || first < 0) return undefined;
+      for (const s of steps.slice(0, first)) {
+        if (s.open && s.max < 32) return undefined;
+        union(z, s.bytes);
+      }
+      union(k, steps[first]!.bytes);
+    }
+    return disjoint(z, k) ? { z, k } : undefined;
+  };
+  const z = new Uint8Array(256);
+  const k = new Uint8Array(256);
+  const filtered = lits.map((lit) => {
+    const o = own(lit);
+    if (!o) return false;
+    const z2 = Uint8Array.from(z);
+    const k2 = Uint8Array.from(k);
+    union(z2, o.z);
+    union(k2, o.k);
+    if (!disjoint(z2, k2) || !nibbleTables(z2)) return false;
+    z.set(z2);
+    k.set(k2);
+    return true;
+  });
+  return filtered.some((f) => f) ? { filtered, z, k } : undefined;
+}
+
+/**
+ * A byte class as two 16-byte tables, indexed by a byte's low and by its high nibble: the byte is
+ * in the class when the two entries share a bit. Undefined if it takes more than 8 distinct sets
+ * of low nibbles.
+ */
+export function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
+  const low = new Uint8Array(16);
+  const high = new Uint8Array(16);
+  const sets: number[] = [];
+  for (let h = 0; h < 16; h++) {
+    let set = 0;
+    for (let l = 0; l < 16; l++) if (cls[(h << 4) | l]) set |= 1 << l;
+    if (set === 0) continue;
+    let bit = sets.indexOf(set);
+    if (bit < 0) bit = sets.push(set) - 1;
+    if (bit >= 8) return undefined;
+    high[h] = 1 << bit;
+    for (let l = 0; l < 16; l++) if (set & (1 << l)) low[l]! |= 1 << bit;
+  }
+  return { low, high };
 }
 
 class WasmFinder implements LiteralFinder {
@@ -969,11 +1181,16 @@ class WasmFinder implements LiteralFinder {
     this.block = Math.max(16, Math.floor(MAX_HITS / needles.length / 16) * 16);
     const mem = this.view;
     let listAt = 0;
-    buckets(lits).forEach((ids, bucket) => {
+    const filter = contextFilter(needles, lits);
+    buckets(lits, filter?.filtered).forEach((ids, bucket) => {
       mem[BUCKETS + 2 * bucket] = listAt;
       mem[BUCKETS + 2 * bucket + 1] = ids.length;
       const set = bucket >> 3;
       const bit = 1 << (bucket & 7);
+      // The filter's bucket bits, and the others' (a bucket holds filtered literals only, or none).
+      const isFiltered = filter !== undefined && filter.filtered[ids[0]!] === true;
+      for (let j = 0; j < 16; j++) mem[FILTER + set * 16 + j]! |= isFiltered ? bit : 0;
+      for (let j = 0; j < 16; j++) mem[FILTER + 64 + set * 16 + j]! |= isFiltered ? 0 : bit;
       for (const id of ids) {
         mem[LIST + listAt++] = id;
         positionBytes(lits[id]!).forEach((accept, pos) => {
@@ -984,6 +1201,11 @@ class WasmFinder implements LiteralFinder {
         });
       }
     });
+    if (filter) {
+      mem.set(nibbleTables(filter.z)!.low, FILTER + 32);
+      mem.set(nibbleTables(filter.z)!.high, FILTER + 48);
+      mem.set(filter.k, FILTER + 96);
+    }
     const classes: Uint8Array[] = [];
     const classIndex = (bytes: Uint8Array): number => {
       let i = classes.indexOf(bytes);

@@ -10,7 +10,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Detector, detectInText, detectInTextReference } from "../../src/scan/detect.js";
 import { RULES, type Rule } from "../../src/scan/rules.js";
-import { findNeedles, literalFinder, type Needle, passesSteps, type Step } from "../../src/scan/teddy.js";
+import {
+  contextFilter,
+  findNeedles,
+  literalFinder,
+  literalsOf,
+  type Needle,
+  passesSteps,
+  type Step,
+} from "../../src/scan/teddy.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
@@ -473,6 +481,96 @@ test("the literal finder's drops: the hits a plain search keeps, at block and bu
     `key='aws${tpl}b'`,
   ])
     for (let limit = 0; limit <= t.length; limit++) run(t, 0, limit, limit);
+});
+
+test("the literal finder's context filter: no hit lost, at block, window and buffer edges", () => {
+  const cls = (re: RegExp) =>
+    Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+  const name = cls(/[\w.-]/);
+  const secretSteps: Step[] = [
+    { bytes: name, min: 0, max: 10 },
+    { bytes: cls(/["'`]/), min: 0, max: 1 },
+    { bytes: cls(/\s/), min: 0, max: 5 },
+    { bytes: cls(/[:=]/), min: 1, max: 1 },
+    { bytes: cls(/["'`]/), min: 1, max: 1 },
+  ];
+  const envSteps: Step[] = [
+    { bytes: name, min: 0, max: 10 },
+    { bytes: cls(/[ \t]/), min: 0, max: 40, open: true },
+    { bytes: cls(/=/), min: 1, max: 1 },
+  ];
+  const needles: Needle[] = [
+    { text: "key", ignoreCase: true, after: secretSteps },
+    { text: "key", ignoreCase: true, after: envSteps },
+    { text: "token", ignoreCase: true, after: secretSteps },
+    { text: "Secret", ignoreCase: false, after: envSteps },
+    {
+      text: "://",
+      ignoreCase: false,
+      after: [
+        { bytes: cls(/[^:@\s]/), min: 0, max: 20 },
+        { bytes: cls(/:/), min: 1, max: 1 },
+      ],
+    },
+    { text: "AKIA", ignoreCase: false },
+    { text: "tok", ignoreCase: false }, // unfiltered, and sharing the first bytes of a filtered one
+  ];
+  const lits = literalsOf(needles);
+  const filter = contextFilter(needles, lits);
+  assert.deepEqual(
+    lits.filter((_, i) => filter?.filtered[i]).map((l) => l.text),
+    ["key", "token", "Secret"],
+    "the filter is in use",
+  );
+  const rules = new Detector(RULES);
+  const ruleLits = literalsOf(rules.needles);
+  assert.deepEqual(
+    ruleLits.filter((_, i) => contextFilter(rules.needles, ruleLits)?.filtered[i]).map((l) => l.text),
+    ["aws", "secret", "key", "token", "passw", "pwd"],
+    "the built-in rules' keywords are filtered",
+  );
+  const wasm = literalFinder(needles);
+  assert.equal(wasm.kind, "wasm");
+  const words = [
+    ...["key", "KEY", "token", "Token", "Secret", "secret", "tok", "://", "AKIA", "ke"],
+    ...["=", ":", " ", "\t", "\n", '"', "'", "_", ".", "-", "abc", "x".repeat(9), " ".repeat(12), "(", ","],
+  ];
+  const random = rng(29);
+  const run = (text: string, start: number, end: number, limit: number) => {
+    wasm.arena(text.length).write(text, 0, "latin1");
+    const n = wasm.find(start, end, limit);
+    const got: string[] = [];
+    for (let k = 0; k < n; k++) got.push(`${wasm.hits[2 * k]}:${wasm.hits[2 * k + 1]}`);
+    const expected = findNeedles(Buffer.from(text, "latin1"), start, end, limit, needles);
+    const want: string[] = [];
+    for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
+    assert.deepEqual(
+      got,
+      want,
+      `${JSON.stringify(text.slice(0, 300))} ${text.length} bytes [${start}, ${end}) limit ${limit}`,
+    );
+    return n;
+  };
+  let hits = 0;
+  for (let n = 0; n < 4000; n++) {
+    let text = "";
+    const size = n < 3900 ? Math.floor(random() * 150) : 10000 + Math.floor(random() * 40000);
+    while (text.length < size) text += words[Math.floor(random() * words.length)];
+    text = text.slice(0, size);
+    hits += run(text, 0, text.length, text.length);
+    const start = Math.floor(random() * text.length);
+    const end = start + Math.floor(random() * (text.length - start));
+    run(text, start, end, end + Math.floor(random() * (text.length - end)));
+  }
+  assert.ok(hits > 10000, `hits: ${hits}`);
+  // The run's end at every offset from the block's start, across the 32 bytes looked at, and a
+  // blank run long enough to pass the open step.
+  for (let pad = 0; pad < 20; pad++)
+    for (let len = 0; len < 40; len++) {
+      const t = `${"(".repeat(pad)}key${"a".repeat(Math.min(len, 10))}${" ".repeat(Math.max(0, len - 10))}=`;
+      for (const limit of [t.length, t.length - 1]) run(t, 0, limit, limit);
+      run(`${t}x`, 0, t.length + 1, t.length + 1);
+    }
 });
 
 test("the literal finder: 200 needles on one literal, found at every position of a long text", () => {
