@@ -1096,6 +1096,7 @@ export function contextFilter(
   const disjoint = (a: Uint8Array, b: Uint8Array) => a.every((x, c) => x === 0 || b[c] === 0);
   /** A literal's own Z and K, if all its needles allow one. */
   const own = (lit: Literal): { z: Uint8Array; k: Uint8Array } | undefined => {
+    if (lit.needles.some((n) => !needles[n]!.after?.some((s) => s.min >= 1))) return undefined;
     const z = new Uint8Array(256);
     const k = new Uint8Array(256);
     for (const accept of positionBytes(lit).concat(
@@ -1119,6 +1120,8 @@ export function contextFilter(
   const filtered = lits.map((lit) => {
     const o = own(lit);
     if (!o) return false;
+    // Nothing new (the usual case: keywords sharing their rules' steps): still valid.
+    if (o.z.every((x, c) => x === 0 || z[c] === 1) && o.k.every((x, c) => x === 0 || k[c] === 1)) return true;
     const z2 = Uint8Array.from(z);
     const k2 = Uint8Array.from(k);
     union(z2, o.z);
