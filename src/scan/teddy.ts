@@ -20,6 +20,8 @@
  * back to that JavaScript search: same answers, slower.
  */
 
+import { TEDDY_WASM } from "./teddy-module.js";
+
 export interface Needle {
   /** At least 3 characters, all below U+0100 (they are matched against latin1 bytes). */
   text: string;
@@ -206,7 +208,7 @@ const op = {
  * the exact check of each candidate (and of its needles' steps, within `limit`). Locals: params 0–3, then
  * i32s, then v128s.
  */
-function teddyModule(): Uint8Array<ArrayBuffer> {
+export function teddyModule(): Uint8Array<ArrayBuffer> {
   const [START, END, OUTP, LIMIT] = [0, 1, 2, 3];
   const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI, OK, D] = [
     4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
@@ -925,7 +927,7 @@ let compiled: WebAssembly.Module | null | undefined;
 function teddy(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
-      compiled = new WebAssembly.Module(teddyModule());
+      compiled = new WebAssembly.Module(Buffer.from(TEDDY_WASM, "base64"));
     } catch {
       compiled = null;
     }
@@ -1001,11 +1003,12 @@ type Nibbles = [number, number, number, number, number, number];
 const COMMONNESS = Float64Array.from({ length: 256 }, (_, c) => commonness(c));
 
 /** The estimated false candidates of a bucket: per position, how common the bytes it accepts are. */
-function accepted(n: Nibbles): number {
+function accepted(n: Nibbles, m?: Nibbles): number {
   let product = 1;
   for (let pos = 0; pos < 3; pos++) {
-    const low = n[2 * pos]!;
-    const high = n[2 * pos + 1]!;
+    // (of two buckets merged, when m is given)
+    const low = n[2 * pos]! | (m ? m[2 * pos]! : 0);
+    const high = n[2 * pos + 1]! | (m ? m[2 * pos + 1]! : 0);
     let sum = 0;
     // Over the set bits only: a bucket's literals have few distinct nibbles.
     for (let hs = high; hs !== 0; hs &= hs - 1) {
@@ -1045,7 +1048,7 @@ export function buckets(lits: Literal[], filtered: boolean[] = []): number[][] {
   // merged[a][b - a - 1] (a < b): the cost of buckets a and b merged. Computed once per pair and
   // again only for a pair with a freshly merged bucket (start-up time: the estimate is not cheap).
   const union = (a: number, b: number) => out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
-  const merged = out.map((_, a) => out.slice(a + 1).map((_, k) => accepted(union(a, a + 1 + k))));
+  const merged = out.map((g, a) => out.slice(a + 1).map((h) => accepted(g.nibbles, h.nibbles)));
   while (out.length > 16) {
     let best: { a: number; b: number; added: number } | undefined;
     for (let a = 0; a < out.length; a++)
@@ -1067,8 +1070,8 @@ export function buckets(lits: Literal[], filtered: boolean[] = []): number[][] {
     merged.splice(b, 1);
     for (let x = 0; x < b; x++) merged[x]!.splice(b - x - 1, 1);
     for (let x = 0; x < out.length; x++)
-      if (x < a) merged[x]![a - x - 1] = accepted(union(x, a));
-      else if (x > a) merged[a]![x - a - 1] = accepted(union(a, x));
+      if (x < a) merged[x]![a - x - 1] = accepted(out[x]!.nibbles, nibbles);
+      else if (x > a) merged[a]![x - a - 1] = accepted(nibbles, out[x]!.nibbles);
   }
   return out.map((g) => g.ids);
 }

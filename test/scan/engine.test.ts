@@ -18,7 +18,9 @@ import {
   type Needle,
   passesSteps,
   type Step,
+  teddyModule,
 } from "../../src/scan/teddy.js";
+import { TEDDY_WASM } from "../../src/scan/teddy-module.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
@@ -571,6 +573,15 @@ test("the literal finder's context filter: no hit lost, at block, window and buf
       for (const limit of [t.length, t.length - 1]) run(t, 0, limit, limit);
       run(`${t}x`, 0, t.length + 1, t.length + 1);
     }
+});
+
+test("the finder's module, kept as bytes, is the one its instructions assemble", () => {
+  const assembled = Buffer.from(teddyModule()).toString("base64");
+  assert.equal(
+    TEDDY_WASM,
+    assembled,
+    `src/scan/teddy-module.ts is out of date; its bytes are now:\n${assembled.match(/.{1,100}/g)!.join("\n")}`,
+  );
 });
 
 test("the literal finder: 200 needles on one literal, found at every position of a long text", () => {
