@@ -20,7 +20,7 @@
  * back to that JavaScript search: same answers, slower.
  */
 
-import { TEDDY_WASM } from "./teddy-module.js";
+import { TEDDY_BUCKETS, TEDDY_WASM } from "./teddy-module.js";
 
 export interface Needle {
   /** At least 3 characters, all below U+0100 (they are matched against latin1 bytes). */
@@ -1159,6 +1159,13 @@ export function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Arr
   return { low, high };
 }
 
+/** What buckets() depends on, as a string: each literal, its case and whether it is filtered, in order. */
+export function bucketsKey(lits: Literal[], filtered: boolean[] = []): string {
+  return JSON.stringify(
+    lits.map((l, id) => `${filtered[id] ? "f" : "-"}${l.ignoreCase ? "i" : "s"}${l.text}`),
+  );
+}
+
 class WasmFinder implements LiteralFinder {
   readonly kind = "wasm";
   private readonly memory: WebAssembly.Memory;
@@ -1188,7 +1195,9 @@ class WasmFinder implements LiteralFinder {
     const mem = this.view;
     let listAt = 0;
     const filter = contextFilter(needles, lits);
-    buckets(lits, filter?.filtered).forEach((ids, bucket) => {
+    // The built-in rules' buckets are kept (their merging is a few milliseconds of cold start-up).
+    const known = bucketsKey(lits, filter?.filtered) === TEDDY_BUCKETS.literals;
+    (known ? TEDDY_BUCKETS.buckets : buckets(lits, filter?.filtered)).forEach((ids, bucket) => {
       mem[BUCKETS + 2 * bucket] = listAt;
       mem[BUCKETS + 2 * bucket + 1] = ids.length;
       const set = bucket >> 3;

@@ -11,6 +11,8 @@ import { test } from "node:test";
 import { Detector, detectInText, detectInTextReference } from "../../src/scan/detect.js";
 import { RULES, type Rule } from "../../src/scan/rules.js";
 import {
+  buckets,
+  bucketsKey,
   contextFilter,
   findNeedles,
   literalFinder,
@@ -20,7 +22,7 @@ import {
   type Step,
   teddyModule,
 } from "../../src/scan/teddy.js";
-import { TEDDY_WASM } from "../../src/scan/teddy-module.js";
+import { TEDDY_BUCKETS, TEDDY_WASM } from "../../src/scan/teddy-module.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
@@ -581,6 +583,18 @@ test("the finder's module, kept as bytes, is the one its instructions assemble",
     TEDDY_WASM,
     assembled,
     `src/scan/teddy-module.ts is out of date; its bytes are now:\n${assembled.match(/.{1,100}/g)!.join("\n")}`,
+  );
+});
+
+test("the built-in rules' buckets, kept, are the ones buckets() makes of their literals", () => {
+  const d = new Detector(RULES);
+  const lits = literalsOf(d.needles);
+  const filtered = contextFilter(d.needles, lits)?.filtered;
+  const made = { literals: bucketsKey(lits, filtered), buckets: buckets(lits, filtered) };
+  assert.deepEqual(
+    TEDDY_BUCKETS,
+    made,
+    `src/scan/teddy-module.ts's TEDDY_BUCKETS is out of date; now: ${JSON.stringify(made)}`,
   );
 });
 
