@@ -17,7 +17,7 @@
  *   by the one listed first.
  */
 import { type Guard, RULES, type Rule } from "./rules.js";
-import { type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
+import { type Drop, type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
 
 export interface RawFinding {
   ruleId: string;
@@ -131,7 +131,7 @@ class Engine {
   private readonly implies: Map<string, string[]>;
   private readonly keywordCount: number;
   /** per (rule, anchor): what the literal finder looks for */
-  private readonly needles: Needle[] = [];
+  readonly needles: Needle[] = [];
   /** per needle: its rule */
   private readonly needleRule: Anchored[] = [];
   private finderInstance: LiteralFinder | undefined;
@@ -161,8 +161,23 @@ class Engine {
         };
         this.anchored.push(a);
         const ignoreCase = sticky.ignoreCase;
+        const dv = rule.dismiss && rule.after ? rule.dismissValue : undefined;
+        const drop: Drop | undefined =
+          dv && dv.pair.length === 2
+            ? {
+                bytes: dv.bytes,
+                max: dv.max,
+                pair: [dv.pair.charCodeAt(0), dv.pair.charCodeAt(1)],
+                group: order,
+              }
+            : undefined;
         for (const anchor of new Set(rule.anchors.map((x) => (ignoreCase ? x.toLowerCase() : x)))) {
-          this.needles.push({ text: anchor, ignoreCase, ...(rule.after ? { after: rule.after } : {}) });
+          this.needles.push({
+            text: anchor,
+            ignoreCase,
+            ...(rule.after ? { after: rule.after } : {}),
+            ...(drop ? { drop } : {}),
+          });
           this.needleRule.push(a);
         }
       } else {
@@ -392,6 +407,11 @@ export class Detector {
     const b = this.buffer(content.length);
     content.copy(b);
     return this.detect(content.length);
+  }
+
+  /** What the literal finder looks for, per anchor of each anchored rule. */
+  get needles(): Needle[] {
+    return this.engine.needles;
   }
 
   get finderKind(): "wasm" | "js" {

@@ -53,6 +53,14 @@ export interface Rule {
    */
   dismiss?: Guard<number>;
   /**
+   * With `after` and `dismiss`, for speed: a value that `dismiss` always turns down, for the literal
+   * finder to drop such places itself (see Drop in teddy.ts) — the run of `bytes` from where the
+   * last step of `after` begins, longer than `max` or holding `pair`; `dismiss` then returns that
+   * run's end + 1 (or its start + max + 1). The detector skips such a place anyway unless another
+   * anchor of the rule comes before that end, and then the finder keeps it too.
+   */
+  dismissValue?: { bytes: Uint8Array; max: number; pair: string };
+  /**
    * With anchors: the pattern reads nothing (lookarounds included) more than `before` characters
    * before an anchor or `after` characters from it, so it can run on that span alone rather than
    * on the whole text decoded (speed). Leave out when a match or a lookaround is unbounded, or
@@ -696,6 +704,7 @@ export const RULES: Rule[] = [
     anchors: KEYWORDS,
     after: GENERIC_SECRET_AFTER,
     dismiss: genericSecretDismiss,
+    dismissValue: { bytes: ASSIGNED_VALUE, max: 256, pair: ["$", "{"].join("") },
     // Lookbehinds reach 13 characters back ("cancellation_"); a match is at most 287 characters
     // ("password", "_base64", a quote, 5 spaces, "===", 5 spaces, a quoted value of 256).
     span: { before: 16, after: 320 },

@@ -20,6 +20,8 @@
  * back to that JavaScript search: same answers, slower.
  */
 
+import { TEDDY_BUCKETS, TEDDY_WASM } from "./teddy-module.js";
+
 export interface Needle {
   /** At least 3 characters, all below U+0100 (they are matched against latin1 bytes). */
   text: string;
@@ -27,6 +29,24 @@ export interface Needle {
   ignoreCase: boolean;
   /** What the text right after the literal must pass for the needle to be reported. */
   after?: Step[];
+  /** With `after`: the hits it drops (see Drop). */
+  drop?: Drop;
+}
+
+/**
+ * Hits of a needle that its caller does not want, dropped in the finder: where, after the steps
+ * passed, the value (the run of `bytes` from where the last step begins, capped at `max` + 1 bytes
+ * and at the end of the text) is longer than `max` or holds the two bytes of `pair` in a row —
+ * unless a literal of a needle in the same `group` (its first 4 bytes, folded if ignore-case)
+ * starts after the hit and before the value's end + 1 (`max` + 1 past its start if longer). Used
+ * only where the steps have no `open` step and no literal of the group starts another; else ignored.
+ */
+export interface Drop {
+  bytes: Uint8Array;
+  /** At most 65,535. */
+  max: number;
+  pair: [number, number];
+  group: number;
 }
 
 /**
@@ -88,7 +108,23 @@ const MAX_NEEDLES = 256;
 const PROGRAMS = ENTRIES + MAX_NEEDLES * 4;
 const CLASSES = PROGRAMS + 1024; // 256 bytes per class
 const MAX_CLASSES = 16;
-const OUT = CLASSES + MAX_CLASSES * 256;
+/**
+ * Drops: per needle entry, u16 where its drop spec is (0: none); then the specs, one per group:
+ * u8 the value's class, u8 how many literals the group has, u16 max, u8 u8 the pair, 2 unused,
+ * 256 bytes: for each byte, a bit for each literal of the group that can start with it; then the
+ * group's literal ids (up to 8).
+ */
+const DROPS = CLASSES + MAX_CLASSES * 256;
+const DROP_LIST = 8 + 256;
+const DROP_SPEC = DROP_LIST + 8;
+const MAX_GROUPS = 4;
+/**
+ * The context filter (see contextFilter): 16-byte vectors — the filtered buckets' bits in set 0 and
+ * in set 1, the nibble tables (low, high) of its run class Z, the other buckets' bits in set 0 and
+ * in set 1; then its stop class K (256 bytes).
+ */
+const FILTER = DROPS + 512 + MAX_GROUPS * DROP_SPEC;
+const OUT = FILTER + 96 + 256;
 const HEAP = OUT + MAX_HITS * 8;
 
 // ---- a minimal WebAssembly assembler ----
@@ -128,6 +164,7 @@ const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -144,6 +181,8 @@ const op = {
   eq: [0x46],
   ne: [0x47],
   ltU: [0x49],
+  gtU: [0x4b],
+  leU: [0x4d],
   geU: [0x4f],
   add: [0x6a],
   sub: [0x6b],
@@ -169,18 +208,26 @@ const op = {
  * the exact check of each candidate (and of its needles' steps, within `limit`). Locals: params 0–3, then
  * i32s, then v128s.
  */
-function teddyModule(): Uint8Array<ArrayBuffer> {
+export function teddyModule(): Uint8Array<ArrayBuffer> {
   const [START, END, OUTP, LIMIT] = [0, 1, 2, 3];
   const [I, N, BITS, J, POS, MASK, BK, LI, LE, ID, LEN, OFF, Q, C, CI, OK, D] = [
     4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
   // entries and their steps
   const [E, EE, PR, SC, CLS, NN, IP] = [21, 22, 23, 24, 25, 26, 27];
-  const I32_LOCALS = 24;
-  const table = (set: number, pos: number, high: number) => 28 + set * 6 + pos * 2 + high; // 28..39
-  const [MLO, MHI, NIBBLE, ZERO] = [40, 41, 42, 43];
-  const textNibble = (pos: number, high: number) => 44 + pos * 2 + high; // 44..49
+  // drops: where the value starts, the spec, the value's end + 1, a position, the group's literals
+  // starting there, a literal's record and its compared length
+  const [VS, DR, DE, X, GE, LD, LL] = [28, 29, 30, 31, 32, 33, 34];
+  // the context filter: the positions of filtered candidates, the run class's mask over 32 bytes,
+  // the runs' ends
+  const [FB, ZM, SM] = [35, 36, 37];
+  const I32_LOCALS = 34;
+  const table = (set: number, pos: number, high: number) => 38 + set * 6 + pos * 2 + high; // 38..49
+  const [MLO, MHI, NIBBLE, ZERO] = [50, 51, 52, 53];
+  const textNibble = (pos: number, high: number) => 54 + pos * 2 + high; // 54..59
   const V128_LOCALS = 22;
+  // free once the bucket bits are computed: a block of text's high and low nibbles
+  const [NIBBLE_TMP, LO_TMP] = [textNibble(0, 0), textNibble(0, 1)];
 
   const body: number[] = [];
   for (let set = 0; set < 2; set++)
@@ -210,6 +257,16 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     }
     return out;
   };
+
+  /** `local &= local - 1` (clear the lowest set bit). */
+  const clearLowest = (local: number) => [
+    ...op.get(local),
+    ...op.get(local),
+    ...op.i32(1),
+    ...op.sub,
+    ...op.and,
+    ...op.set(local),
+  ];
 
   /**
    * Literal ID at POS: its first 4 bytes in one compare, the rest byte by byte (folding A-Z to a-z
@@ -323,6 +380,8 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.get(SC),
     ...op.eqz,
     ...op.brIf(1), // every step passed
+    ...op.get(IP),
+    ...op.set(VS), // where this step starts (after the last one: the value)
     ...op.get(PR),
     ...op.load8(0),
     ...op.i32(8),
@@ -399,6 +458,192 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.br(0),
     ...op.end, // LS
     ...op.end, // BP
+    // A hit with a drop spec whose value is turned down is dropped, unless a literal of its
+    // group starts after it and before the value's end + 1.
+    ...op.block, // BD: decided, OK says how
+    ...op.get(OK),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(E),
+    ...op.i32(1),
+    ...op.shl,
+    ...op.load16(DROPS),
+    ...op.tee(DR),
+    ...op.eqz,
+    ...op.brIf(0),
+    ...op.get(DR),
+    ...op.load8(0),
+    ...op.i32(8),
+    ...op.shl,
+    ...op.i32(CLASSES),
+    ...op.add,
+    ...op.set(CLS),
+    // The value: up to max + 1 bytes of its class from VS, within LIMIT.
+    ...op.get(VS),
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.add,
+    ...op.i32(1),
+    ...op.add,
+    ...op.tee(C),
+    ...op.get(LIMIT),
+    ...op.get(C),
+    ...op.get(LIMIT),
+    ...op.ltU,
+    ...op.select,
+    ...op.set(NN),
+    ...op.get(VS),
+    ...op.set(Q),
+    ...op.block,
+    ...op.loop,
+    ...op.get(Q),
+    ...op.get(NN),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(CLS),
+    ...op.get(Q),
+    ...op.load8(0),
+    ...op.add,
+    ...op.load8(0),
+    ...op.eqz,
+    ...op.brIf(1),
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(Q),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.get(Q),
+    ...op.get(VS),
+    ...op.sub,
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.gtU,
+    ...op.if, // longer than max: its end is VS + max + 1
+    ...op.get(VS),
+    ...op.get(DR),
+    ...op.load16(2),
+    ...op.add,
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(DE),
+    ...op.else,
+    ...op.i32(0),
+    ...op.set(DE),
+    ...op.get(VS),
+    ...op.set(X),
+    ...op.block,
+    ...op.loop, // the pair in the value: its end is Q + 1
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.get(Q),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(X),
+    ...op.load8(0),
+    ...op.get(DR),
+    ...op.load8(4),
+    ...op.eq,
+    ...op.get(X),
+    ...op.load8(1),
+    ...op.get(DR),
+    ...op.load8(5),
+    ...op.eq,
+    ...op.and,
+    ...op.if,
+    ...op.get(Q),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(DE),
+    ...op.br(2),
+    ...op.end,
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+    ...op.get(DE),
+    ...op.eqz,
+    ...op.brIf(0), // not turned down: kept
+    // A literal of the group (its first 4 bytes, within LIMIT) starting in [POS + 1, DE): kept.
+    ...op.get(POS),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.loop, // LX
+    ...op.get(X),
+    ...op.get(DE),
+    ...op.geU,
+    ...op.if,
+    ...op.i32(0),
+    ...op.set(OK),
+    ...op.br(2), // none: dropped
+    ...op.end,
+    ...op.get(DR),
+    ...op.get(X),
+    ...op.load8(0),
+    ...op.add,
+    ...op.load8(8),
+    ...op.tee(GE), // a bit for each literal of the group that starts with this byte
+    ...op.if,
+    ...op.block,
+    ...op.loop,
+    ...op.get(GE),
+    ...op.eqz,
+    ...op.brIf(1),
+    ...op.get(DR),
+    ...op.get(GE),
+    ...op.ctz,
+    ...op.add,
+    ...op.load8(DROP_LIST),
+    ...op.i32(5),
+    ...op.shl,
+    ...op.i32(LITS),
+    ...op.add,
+    ...op.tee(LD),
+    ...op.load8(16),
+    ...op.tee(LL),
+    ...op.i32(4),
+    ...op.get(LL),
+    ...op.i32(4),
+    ...op.ltU,
+    ...op.select,
+    ...op.set(LL), // min(length, 4)
+    ...op.get(X),
+    ...op.get(LL),
+    ...op.add,
+    ...op.get(LIMIT),
+    ...op.leU,
+    ...op.get(X),
+    ...op.load32(0),
+    ...op.get(LD),
+    ...op.load32(4),
+    ...op.or,
+    ...op.get(LD),
+    ...op.load32(8),
+    ...op.and,
+    ...op.get(LD),
+    ...op.load32(0),
+    ...op.eq,
+    ...op.and,
+    ...op.brIf(4), // found: out of BD, kept
+    ...clearLowest(GE),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+    ...op.end,
+    ...op.get(X),
+    ...op.i32(1),
+    ...op.add,
+    ...op.set(X),
+    ...op.br(0),
+    ...op.end, // LX
+    ...op.end, // BD
     ...op.get(OK),
     ...op.if,
     ...op.get(OUTP),
@@ -430,16 +675,6 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.end, // the literal's block
   ];
 
-  /** `local &= local - 1` (clear the lowest set bit). */
-  const clearLowest = (local: number) => [
-    ...op.get(local),
-    ...op.get(local),
-    ...op.i32(1),
-    ...op.sub,
-    ...op.and,
-    ...op.set(local),
-  ];
-
   body.push(...op.block, ...op.loop, ...op.get(I), ...op.get(END), ...op.geU, ...op.brIf(1));
   for (let pos = 0; pos < 3; pos++)
     body.push(
@@ -463,6 +698,119 @@ function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.vor,
     ...op.anyTrue,
     ...op.if,
+    // Filtered candidates (see contextFilter): unless one of them may pass, they go.
+    ...op.get(MLO),
+    ...op.i32(0),
+    ...op.vload(FILTER),
+    ...op.vand,
+    ...op.get(MHI),
+    ...op.i32(0),
+    ...op.vload(FILTER + 16),
+    ...op.vand,
+    ...op.vor,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.tee(FB),
+    ...op.if,
+    ...op.get(I),
+    ...op.vload(0),
+    ...op.tee(NIBBLE_TMP),
+    ...op.get(NIBBLE),
+    ...op.vand,
+    ...op.set(LO_TMP),
+    ...op.get(NIBBLE_TMP),
+    ...op.i32(4),
+    ...op.shrU8,
+    ...op.set(NIBBLE_TMP),
+    ...op.i32(0),
+    ...op.vload(FILTER + 32),
+    ...op.get(LO_TMP),
+    ...op.swizzle,
+    ...op.i32(0),
+    ...op.vload(FILTER + 48),
+    ...op.get(NIBBLE_TMP),
+    ...op.swizzle,
+    ...op.vand,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.set(ZM),
+    ...op.get(I),
+    ...op.vload(16),
+    ...op.tee(NIBBLE_TMP),
+    ...op.get(NIBBLE),
+    ...op.vand,
+    ...op.set(LO_TMP),
+    ...op.get(NIBBLE_TMP),
+    ...op.i32(4),
+    ...op.shrU8,
+    ...op.set(NIBBLE_TMP),
+    ...op.i32(0),
+    ...op.vload(FILTER + 32),
+    ...op.get(LO_TMP),
+    ...op.swizzle,
+    ...op.i32(0),
+    ...op.vload(FILTER + 48),
+    ...op.get(NIBBLE_TMP),
+    ...op.swizzle,
+    ...op.vand,
+    ...op.get(ZERO),
+    ...op.eq8,
+    ...op.bitmask,
+    ...op.i32(0xffff),
+    ...op.xor,
+    ...op.i32(16),
+    ...op.shl,
+    ...op.get(ZM),
+    ...op.or,
+    ...op.set(ZM),
+    // From each filtered candidate, the run of Z (carried up by the addition) ends where?
+    ...op.block, // BF: passes
+    ...op.get(ZM),
+    ...op.get(FB),
+    ...op.add,
+    ...op.tee(SM),
+    ...op.get(ZM),
+    ...op.ltU,
+    ...op.brIf(0), // past the 32 bytes: may pass
+    ...op.get(SM),
+    ...op.get(ZM),
+    ...op.i32(-1),
+    ...op.xor,
+    ...op.and,
+    ...op.set(SM), // the runs' ends
+    ...op.loop,
+    ...op.get(SM),
+    ...op.if,
+    ...op.get(I),
+    ...op.get(SM),
+    ...op.ctz,
+    ...op.add,
+    ...op.load8(0),
+    ...op.load8(FILTER + 96), // K
+    ...op.brIf(2), // ends on a byte of K: passes
+    ...clearLowest(SM),
+    ...op.br(1),
+    ...op.end,
+    ...op.end,
+    // None does: the filtered buckets' bits go.
+    ...op.get(MLO),
+    ...op.i32(0),
+    ...op.vload(FILTER + 64),
+    ...op.vand,
+    ...op.set(MLO),
+    ...op.get(MHI),
+    ...op.i32(0),
+    ...op.vload(FILTER + 80),
+    ...op.vand,
+    ...op.set(MHI),
+    ...op.end, // BF
+    ...op.end,
     // Candidates: keep both masks, then visit each position (BITS) and each bucket there (MASK).
     ...op.i32(0),
     ...op.get(MLO),
@@ -579,7 +927,7 @@ let compiled: WebAssembly.Module | null | undefined;
 function teddy(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
-      compiled = new WebAssembly.Module(teddyModule());
+      compiled = new WebAssembly.Module(Buffer.from(TEDDY_WASM, "base64"));
     } catch {
       compiled = null;
     }
@@ -612,7 +960,7 @@ function checkNeedle(n: Needle): void {
 }
 
 /** The distinct literals of `needles` (case-folded when ignore-case). */
-function literalsOf(needles: Needle[]): Literal[] {
+export function literalsOf(needles: Needle[]): Literal[] {
   const byKey = new Map<string, Literal>();
   needles.forEach((n, index) => {
     checkNeedle(n);
@@ -655,14 +1003,18 @@ type Nibbles = [number, number, number, number, number, number];
 const COMMONNESS = Float64Array.from({ length: 256 }, (_, c) => commonness(c));
 
 /** The estimated false candidates of a bucket: per position, how common the bytes it accepts are. */
-function accepted(n: Nibbles): number {
+function accepted(n: Nibbles, m?: Nibbles): number {
   let product = 1;
   for (let pos = 0; pos < 3; pos++) {
-    const low = n[2 * pos]!;
-    const high = n[2 * pos + 1]!;
+    // (of two buckets merged, when m is given)
+    const low = n[2 * pos]! | (m ? m[2 * pos]! : 0);
+    const high = n[2 * pos + 1]! | (m ? m[2 * pos + 1]! : 0);
     let sum = 0;
-    for (let h = 0; h < 16; h++)
-      if (high & (1 << h)) for (let l = 0; l < 16; l++) if (low & (1 << l)) sum += COMMONNESS[(h << 4) | l]!;
+    // Over the set bits only: a bucket's literals have few distinct nibbles.
+    for (let hs = high; hs !== 0; hs &= hs - 1) {
+      const h = 31 - Math.clz32(hs & -hs);
+      for (let ls = low; ls !== 0; ls &= ls - 1) sum += COMMONNESS[(h << 4) | (31 - Math.clz32(ls & -ls))]!;
+    }
     product *= sum;
   }
   return product;
@@ -674,13 +1026,14 @@ function accepted(n: Nibbles): number {
  * bucket's tables accept every combination of the low and high nibbles its literals have at each
  * position, so the estimate is the product over positions of the commonness of those bytes.
  */
-function buckets(lits: Literal[]): number[][] {
-  const groups = new Map<string, { ids: number[]; nibbles: Nibbles }>();
+export function buckets(lits: Literal[], filtered: boolean[] = []): number[][] {
+  const groups = new Map<string, { ids: number[]; nibbles: Nibbles; filtered: boolean }>();
   lits.forEach((l, id) => {
-    const key = `${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
+    const f = filtered[id] === true;
+    const key = `${f ? "f" : ""}${l.ignoreCase ? "i" : "s"}${l.bytes.toString("latin1", 0, 2)}`;
     let g = groups.get(key);
     if (!g) {
-      g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0] };
+      g = { ids: [], nibbles: [0, 0, 0, 0, 0, 0], filtered: f };
       groups.set(key, g);
     }
     g.ids.push(id);
@@ -692,19 +1045,125 @@ function buckets(lits: Literal[]): number[][] {
     });
   });
   const out = [...groups.values()].map((g) => ({ ...g, cost: accepted(g.nibbles) }));
+  // merged[a][b - a - 1] (a < b): the cost of buckets a and b merged. Computed once per pair and
+  // again only for a pair with a freshly merged bucket (start-up time: the estimate is not cheap).
+  const union = (a: number, b: number) => out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
+  const merged = out.map((g, a) => out.slice(a + 1).map((h) => accepted(g.nibbles, h.nibbles)));
   while (out.length > 16) {
-    let best: { a: number; b: number; added: number; nibbles: Nibbles } | undefined;
+    let best: { a: number; b: number; added: number } | undefined;
     for (let a = 0; a < out.length; a++)
       for (let b = a + 1; b < out.length; b++) {
-        const nibbles = out[a]!.nibbles.map((x, k) => x | out[b]!.nibbles[k]!) as Nibbles;
-        const added = accepted(nibbles) - out[a]!.cost - out[b]!.cost;
-        if (!best || added < best.added) best = { a, b, added, nibbles };
+        // A bucket of filtered literals (see contextFilter) holds only those.
+        if (out[a]!.filtered !== out[b]!.filtered) continue;
+        const added = merged[a]![b - a - 1]! - out[a]!.cost - out[b]!.cost;
+        if (!best || added < best.added) best = { a, b, added };
       }
-    const { a, b, nibbles } = best!;
-    out[a] = { ids: [...out[a]!.ids, ...out[b]!.ids], nibbles, cost: accepted(nibbles) };
+    const { a, b } = best!;
+    const nibbles = union(a, b);
+    out[a] = {
+      ids: [...out[a]!.ids, ...out[b]!.ids],
+      nibbles,
+      cost: merged[a]![b - a - 1]!,
+      filtered: out[a]!.filtered,
+    };
     out.splice(b, 1);
+    merged.splice(b, 1);
+    for (let x = 0; x < b; x++) merged[x]!.splice(b - x - 1, 1);
+    for (let x = 0; x < out.length; x++)
+      if (x < a) merged[x]![a - x - 1] = accepted(out[x]!.nibbles, nibbles);
+      else if (x > a) merged[a]![x - a - 1] = accepted(nibbles, out[x]!.nibbles);
   }
   return out.map((g) => g.ids);
+}
+
+/**
+ * The context filter: most places where a keyword such as "key" occurs fail its needles' first
+ * mandatory step (an operator after a name), and checking them one at a time costs more than the
+ * search. So, for the literals whose needles all say so, the 16 positions of a block are checked
+ * at once: from each, the run of bytes of Z (the literal's bytes and every byte the steps before
+ * the first mandatory one accept) must end on a byte of K (what that step accepts; no byte of K
+ * is in Z), or go on past the 32 bytes from the block's start looked at. That holds wherever a
+ * needle's steps pass (as far as the first mandatory step; an open step before it must have a max
+ * of 32 or more, so that reaching it runs past the 32 bytes), so a block where no run passes drops
+ * the filtered literals' candidates. Z must take at most 8 distinct sets of low nibbles over the
+ * high nibbles (it is looked up, 16 bytes at a time, as two 16-byte tables). Returns, per literal,
+ * whether it is filtered, and the two classes; undefined when no literal is.
+ */
+export function contextFilter(
+  needles: Needle[],
+  lits: Literal[],
+): { filtered: boolean[]; z: Uint8Array; k: Uint8Array } | undefined {
+  const union = (into: Uint8Array, from: Uint8Array) => {
+    for (let c = 0; c < 256; c++) into[c]! |= from[c]!;
+  };
+  const disjoint = (a: Uint8Array, b: Uint8Array) => a.every((x, c) => x === 0 || b[c] === 0);
+  /** A literal's own Z and K, if all its needles allow one. */
+  const own = (lit: Literal): { z: Uint8Array; k: Uint8Array } | undefined => {
+    if (lit.needles.some((n) => !needles[n]!.after?.some((s) => s.min >= 1))) return undefined;
+    const z = new Uint8Array(256);
+    const k = new Uint8Array(256);
+    for (const accept of positionBytes(lit).concat(
+      [...lit.bytes.subarray(3)].map((c) => (lit.ignoreCase && isLetter(c) ? [c | 32, c & ~32] : [c])),
+    ))
+      for (const c of accept) z[c] = 1;
+    for (const n of lit.needles) {
+      const steps = needles[n]!.after;
+      const first = steps?.findIndex((s) => s.min >= 1) ?? -1;
+      if (!steps || first < 0) return undefined;
+      for (const s of steps.slice(0, first)) {
+        if (s.open && s.max < 32) return undefined;
+        union(z, s.bytes);
+      }
+      union(k, steps[first]!.bytes);
+    }
+    return disjoint(z, k) ? { z, k } : undefined;
+  };
+  const z = new Uint8Array(256);
+  const k = new Uint8Array(256);
+  const filtered = lits.map((lit) => {
+    const o = own(lit);
+    if (!o) return false;
+    // Nothing new (the usual case: keywords sharing their rules' steps): still valid.
+    if (o.z.every((x, c) => x === 0 || z[c] === 1) && o.k.every((x, c) => x === 0 || k[c] === 1)) return true;
+    const z2 = Uint8Array.from(z);
+    const k2 = Uint8Array.from(k);
+    union(z2, o.z);
+    union(k2, o.k);
+    if (!disjoint(z2, k2) || !nibbleTables(z2)) return false;
+    z.set(z2);
+    k.set(k2);
+    return true;
+  });
+  return filtered.some((f) => f) ? { filtered, z, k } : undefined;
+}
+
+/**
+ * A byte class as two 16-byte tables, indexed by a byte's low and by its high nibble: the byte is
+ * in the class when the two entries share a bit. Undefined if it takes more than 8 distinct sets
+ * of low nibbles.
+ */
+export function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
+  const low = new Uint8Array(16);
+  const high = new Uint8Array(16);
+  const sets: number[] = [];
+  for (let h = 0; h < 16; h++) {
+    let set = 0;
+    for (let l = 0; l < 16; l++) if (cls[(h << 4) | l]) set |= 1 << l;
+    if (set === 0) continue;
+    let bit = sets.indexOf(set);
+    if (bit < 0) bit = sets.push(set) - 1;
+    if (bit >= 8) return undefined;
+    high[h] = 1 << bit;
+    for (let l = 0; l < 16; l++) if (set & (1 << l)) low[l]! |= 1 << bit;
+  }
+  return { low, high };
+}
+
+/** What buckets() depends on, as a string: each literal, its case and whether it is filtered, in order. */
+export function bucketsKey(lits: Literal[], filtered: boolean[] = []): string {
+  return JSON.stringify(
+    lits.map((l, id) => `${filtered[id] ? "f" : "-"}${l.ignoreCase ? "i" : "s"}${l.text}`),
+  );
 }
 
 class WasmFinder implements LiteralFinder {
@@ -735,11 +1194,18 @@ class WasmFinder implements LiteralFinder {
     this.block = Math.max(16, Math.floor(MAX_HITS / needles.length / 16) * 16);
     const mem = this.view;
     let listAt = 0;
-    buckets(lits).forEach((ids, bucket) => {
+    const filter = contextFilter(needles, lits);
+    // The built-in rules' buckets are kept (their merging is a few milliseconds of cold start-up).
+    const known = bucketsKey(lits, filter?.filtered) === TEDDY_BUCKETS.literals;
+    (known ? TEDDY_BUCKETS.buckets : buckets(lits, filter?.filtered)).forEach((ids, bucket) => {
       mem[BUCKETS + 2 * bucket] = listAt;
       mem[BUCKETS + 2 * bucket + 1] = ids.length;
       const set = bucket >> 3;
       const bit = 1 << (bucket & 7);
+      // The filter's bucket bits, and the others' (a bucket holds filtered literals only, or none).
+      const isFiltered = filter !== undefined && filter.filtered[ids[0]!] === true;
+      for (let j = 0; j < 16; j++) mem[FILTER + set * 16 + j]! |= isFiltered ? bit : 0;
+      for (let j = 0; j < 16; j++) mem[FILTER + 64 + set * 16 + j]! |= isFiltered ? 0 : bit;
       for (const id of ids) {
         mem[LIST + listAt++] = id;
         positionBytes(lits[id]!).forEach((accept, pos) => {
@@ -750,6 +1216,11 @@ class WasmFinder implements LiteralFinder {
         });
       }
     });
+    if (filter) {
+      mem.set(nibbleTables(filter.z)!.low, FILTER + 32);
+      mem.set(nibbleTables(filter.z)!.high, FILTER + 48);
+      mem.set(filter.k, FILTER + 96);
+    }
     const classes: Uint8Array[] = [];
     const classIndex = (bytes: Uint8Array): number => {
       let i = classes.indexOf(bytes);
@@ -795,6 +1266,30 @@ class WasmFinder implements LiteralFinder {
       }
     });
     if (bytesAt > ENTRIES || entry > 255) throw new RangeError("too many literals for the finder");
+    // Drop specs, one per group, and each entry's.
+    const groups = dropGroups(needles, lits);
+    let spec = DROPS + 512;
+    const specOf = new Map<number, number>();
+    for (const [group, { drop, literals }] of groups) {
+      specOf.set(group, spec);
+      mem[spec] = classIndex(drop.bytes);
+      mem[spec + 1] = literals.length;
+      mem.writeUInt16LE(drop.max, spec + 2);
+      mem[spec + 4] = drop.pair[0];
+      mem[spec + 5] = drop.pair[1];
+      literals.forEach((id, k) => {
+        mem[spec + DROP_LIST + k] = id;
+        for (const c of positionBytes(lits[id]!)[0]!) mem[spec + 8 + c]! |= 1 << k;
+      });
+      spec += DROP_SPEC;
+    }
+    entry = 0;
+    for (const lit of lits)
+      for (const n of lit.needles) {
+        const at = usableDrop(needles[n]!, groups) ? specOf.get(needles[n]!.drop!.group)! : 0;
+        mem.writeUInt16LE(at, DROPS + entry * 2);
+        entry++;
+      }
   }
 
   arena(bytes: number): Buffer {
@@ -860,14 +1355,97 @@ class JsFinder implements LiteralFinder {
 
 /** Whether the text from `at` (ending at `limit`) passes `steps`. */
 export function passesSteps(buf: Uint8Array, at: number, limit: number, steps: Step[]): boolean {
+  return stepsEnd(buf, at, limit, steps) >= 0;
+}
+
+/** Where the last step begins if the text from `at` passes `steps` (or where an open step passes it); else -1. */
+function stepsEnd(buf: Uint8Array, at: number, limit: number, steps: Step[]): number {
   let i = at;
+  let last = at;
   for (const step of steps) {
+    last = i;
     let n = 0;
     while (n < step.max && i + n < limit && step.bytes[buf[i + n]!] === 1) n++;
-    if (n < step.min) return false;
-    if (step.open && n === step.max) return true;
+    if (n < step.min) return -1;
+    if (step.open && n === step.max) return last;
     i += n;
   }
+  return last;
+}
+
+/** The groups of drops in use: each with its spec (the first needle's) and its literals' ids. */
+function dropGroups(needles: Needle[], lits: Literal[]): Map<number, { drop: Drop; literals: number[] }> {
+  const byGroup = new Map<number, { drop: Drop; literals: number[] }>();
+  lits.forEach((lit, id) => {
+    for (const n of lit.needles) {
+      const d = needles[n]!.drop;
+      if (!d) continue;
+      let g = byGroup.get(d.group);
+      if (!g) {
+        g = { drop: d, literals: [] };
+        byGroup.set(d.group, g);
+      }
+      if (!g.literals.includes(id)) g.literals.push(id);
+    }
+  });
+  // A group where one literal starts another (two hits at one place) is not used, nor groups
+  // beyond what the finder's memory holds.
+  for (const [group, g] of byGroup)
+    if (
+      g.literals.length > 8 ||
+      g.literals.some((a) => g.literals.some((b) => a !== b && lits[b]!.text.startsWith(lits[a]!.text)))
+    )
+      byGroup.delete(group);
+  return new Map([...byGroup].slice(0, MAX_GROUPS));
+}
+
+function usableDrop(n: Needle, groups: Map<number, { drop: Drop; literals: number[] }>): boolean {
+  const d = n.drop;
+  if (!d || !n.after || n.after.some((s) => s.open) || !groups.has(d.group)) return false;
+  const spec = groups.get(d.group)!.drop;
+  return (
+    spec === d ||
+    (spec.bytes === d.bytes && spec.max === d.max && spec.pair[0] === d.pair[0] && spec.pair[1] === d.pair[1])
+  );
+}
+
+/** Literal `lit` (its first 4 bytes, folded if ignore-case) at buf[x], within `limit`. */
+function startsHere(buf: Uint8Array, x: number, limit: number, lit: Literal): boolean {
+  const n = Math.min(4, lit.bytes.length);
+  if (x + n > limit) return false;
+  for (let k = 0; k < n; k++) {
+    const c = buf[x + k]!;
+    if ((lit.ignoreCase && isLetter(c) ? c | 32 : c) !== lit.bytes[k]) return false;
+  }
+  return true;
+}
+
+/** Whether the hit of needle `n` at `at` (its steps passed) is dropped (see Drop). */
+function dropped(
+  buf: Uint8Array,
+  at: number,
+  limit: number,
+  n: Needle,
+  lits: Literal[],
+  groups: Map<number, { drop: Drop; literals: number[] }>,
+): boolean {
+  if (!usableDrop(n, groups)) return false;
+  const d = n.drop!;
+  const value = stepsEnd(buf, at + n.text.length, limit, n.after!);
+  let q = value;
+  while (q < Math.min(value + d.max + 1, limit) && d.bytes[buf[q]!] === 1) q++;
+  let end = -1;
+  if (q - value > d.max) end = value + d.max + 1;
+  else
+    for (let k = value; k + 1 < q; k++)
+      if (buf[k] === d.pair[0] && buf[k + 1] === d.pair[1]) {
+        end = q + 1;
+        break;
+      }
+  if (end < 0) return false;
+  const group = groups.get(d.group)!.literals;
+  for (let x = at + 1; x < end; x++)
+    for (const id of group) if (startsHere(buf, x, limit, lits[id]!)) return false;
   return true;
 }
 
@@ -881,12 +1459,17 @@ export function findNeedles(
 ): { hits: Uint32Array; count: number } {
   const text = buf.toString("latin1", start, limit);
   const lower = needles.some((n) => n.ignoreCase) ? text.toLowerCase() : text;
+  const lits = literalsOf(needles);
+  const groups = dropGroups(needles, lits);
   const found: [number, number][] = [];
   needles.forEach((n, id) => {
     const literal = n.ignoreCase ? n.text.toLowerCase() : n.text;
     const hay = n.ignoreCase ? lower : text;
     for (let i = hay.indexOf(literal); i !== -1 && i < end - start; i = hay.indexOf(literal, i + 1))
-      if (!n.after || passesSteps(buf, start + i + literal.length, limit, n.after))
+      if (
+        (!n.after || passesSteps(buf, start + i + literal.length, limit, n.after)) &&
+        !dropped(buf, start + i, limit, n, lits, groups)
+      )
         found.push([start + i, id]);
   });
   found.sort((a, b) => a[0] - b[0] || a[1] - b[1]);

@@ -10,7 +10,19 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Detector, detectInText, detectInTextReference } from "../../src/scan/detect.js";
 import { RULES, type Rule } from "../../src/scan/rules.js";
-import { findNeedles, literalFinder, type Needle, passesSteps, type Step } from "../../src/scan/teddy.js";
+import {
+  buckets,
+  bucketsKey,
+  contextFilter,
+  findNeedles,
+  literalFinder,
+  literalsOf,
+  type Needle,
+  passesSteps,
+  type Step,
+  teddyModule,
+} from "../../src/scan/teddy.js";
+import { TEDDY_BUCKETS, TEDDY_WASM } from "../../src/scan/teddy-module.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
 const corpus = loadCorpus().map(textOf);
@@ -189,8 +201,30 @@ test("templates (skipped without running the regex) next to real values: the sam
     `KEY = '${tpl}x}token:"${real(20)}"'`,
     `passwordKey := "${tpl}a}${real(18)}"; tokenKey := "${real(18)}"`,
     `api_key = "${real(6)}$${real(12)}" secret = '${real(10)}{${real(10)}'`,
+    // another anchor inside the template: the regex must run at the first to hide it
+    `key = "${real(8)}${tpl}x}token="${real(20)}"`,
+    `KEY = "${real(8)}${tpl}x}TOKEN:"${real(20)}"`,
+    `passwordKey = '${tpl}${real(10)}pwd='${real(20)}'`,
+    `secret = '${tpl}${real(20)}'Secret='${real(20)}'`,
+    `key = "${real(300)}token="${real(20)}"`,
+    `key = "${real(250)}${tpl}x}token="${real(20)}"`,
+    `key = "${real(256)}token="${real(20)}"`,
+    `key = "${real(255)}token="${real(20)}"`,
+    `key = "${real(255)}"token="${real(20)}"`,
+    // the anchor after the template's end + 1, at the end of the text, and cut off there
+    `KEY = '${tpl}${real(20)}'\ntoken='${real(20)}'`,
+    `KEY = '${tpl}${real(20)}' token='${real(20)}'`,
+    `KEY = '${tpl}${real(20)}'key`,
+    `KEY = '${tpl}${real(20)}key`,
+    `KEY = '${tpl}${real(20)}ke`,
+    `Token: "${real(4)}${tpl}${real(20)}"`,
+    `TOKEN := "${real(16)}${tpl}"`,
+    `TOKEN := "${real(16)}$"`,
   ];
-  for (const text of texts) same(RULES, text, text);
+  for (const text of texts) {
+    same(RULES, text, text);
+    for (const v of [`${text}\n${text}`, `x${text}`, text.slice(0, -1), text.slice(0, -2)]) same(RULES, v, v);
+  }
 });
 
 test("long lines, long texts and a private key body near its 65,536 limit", () => {
@@ -363,6 +397,205 @@ test("the literal finder (WebAssembly) reports what a plain search does, at bloc
   run("secretabcdef=", 0, 13, 13);
   run("secretabcdefg=", 0, 14, 14);
   run("secretabcdefg", 0, 13, 13);
+});
+
+test("the literal finder's drops: the hits a plain search keeps, at block and buffer edges", () => {
+  const cls = (re: RegExp) =>
+    Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+  const value = cls(/[^"'`\s\\]/);
+  const steps: Step[] = [
+    { bytes: cls(/[\w.-]/), min: 0, max: 10 },
+    { bytes: cls(/[:=]/), min: 1, max: 1 },
+    { bytes: cls(/ /), min: 0, max: 2 },
+    { bytes: cls(/["'`]/), min: 1, max: 1 },
+    { bytes: value, min: 4, max: 4 },
+  ];
+  const drop = { bytes: value, max: 12, pair: [36, 123] as [number, number], group: 1 };
+  const lits: Needle[] = [
+    { text: "key", ignoreCase: true, after: steps, drop },
+    { text: "key", ignoreCase: true }, // the same literal without a drop: always reported
+    { text: "token", ignoreCase: true, after: steps, drop },
+    { text: "Passwd", ignoreCase: false, after: steps, drop },
+    { text: "aws", ignoreCase: true, after: steps, drop: { ...drop, group: 2 } },
+    // a group where one literal starts another: its drops are not used
+    { text: "pwd", ignoreCase: true, after: steps, drop: { ...drop, group: 3 } },
+    { text: "pwdx", ignoreCase: true, after: steps, drop: { ...drop, group: 3 } },
+    // an open step: its drop is not used
+    { text: "sec", ignoreCase: true, after: [{ ...steps[0]!, open: true }, ...steps.slice(1)], drop },
+  ];
+  const wasm = literalFinder(lits);
+  const js = literalFinder(lits, "js");
+  assert.equal(wasm.kind, "wasm");
+  const words = [
+    ...["key", "KEY", "Key", "token", "TOKEN", "Passwd", "passwd", "aws", "pwd", "pwdx", "sec", "ke", "tok"],
+    ...["=", ":", " ", '"', "'", "`", "$", "{", ["$", "{"].join(""), "}", "\n", "ab", "xyz12", "k"],
+  ];
+  const random = rng(23);
+  const run = (text: string, start: number, end: number, limit: number) => {
+    for (const f of [wasm, js]) f.arena(text.length).write(text, 0, "latin1");
+    const pairs = (f: typeof wasm) => {
+      const n = f.find(start, end, limit);
+      const out: string[] = [];
+      for (let k = 0; k < n; k++) out.push(`${f.hits[2 * k]}:${f.hits[2 * k + 1]}`);
+      return out;
+    };
+    const expected = findNeedles(Buffer.from(text, "latin1"), start, end, limit, lits);
+    const want: string[] = [];
+    for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
+    const what = `${JSON.stringify(text.slice(0, 200))}… ${text.length} bytes [${start}, ${end}) limit ${limit}`;
+    assert.deepEqual(pairs(wasm), want, `wasm: ${what}`);
+    assert.deepEqual(pairs(js), want, `js: ${what}`);
+  };
+  let dropped = 0;
+  for (let n = 0; n < 3000; n++) {
+    let text = "";
+    const size = n < 2900 ? Math.floor(random() * 120) : 20000 + Math.floor(random() * 50000);
+    while (text.length < size) text += words[Math.floor(random() * words.length)];
+    text = text.slice(0, size);
+    run(text, 0, text.length, text.length);
+    const start = Math.floor(random() * text.length);
+    const end = start + Math.floor(random() * (text.length - start));
+    run(text, start, end, end + Math.floor(random() * (text.length - end)));
+    // how many hits the drops took (the test must exercise them)
+    const all = findNeedles(
+      Buffer.from(text, "latin1"),
+      0,
+      text.length,
+      text.length,
+      lits.map(({ drop: _d, ...l }) => l),
+    ).count;
+    dropped += all - findNeedles(Buffer.from(text, "latin1"), 0, text.length, text.length, lits).count;
+  }
+  assert.ok(dropped > 300, `drops exercised: ${dropped}`);
+  const tpl = ["$", "{"].join("");
+  // Dropped; kept for a group literal before the value's end + 1 (even cut off, or at the end).
+  for (const t of [
+    `key='a${tpl}b'`,
+    `key='a${tpl}b'key`,
+    `key='a${tpl}b'KE`,
+    `key='a${tpl}bkey`,
+    `key='a${tpl}bke`,
+    `key='a${tpl}b' key`,
+    `key='a${tpl}PASSWD'`,
+    `key='a${tpl}Passwd'`,
+    `KEY:"1234567890123"`,
+    `KEY:"123456789012"`,
+    `KEY:"1234567890${tpl}"`,
+    `KEY:"12345678901${tpl}"`,
+    `key='aws${tpl}b'`,
+  ])
+    for (let limit = 0; limit <= t.length; limit++) run(t, 0, limit, limit);
+});
+
+test("the literal finder's context filter: no hit lost, at block, window and buffer edges", () => {
+  const cls = (re: RegExp) =>
+    Uint8Array.from({ length: 256 }, (_, c) => (re.test(String.fromCharCode(c)) ? 1 : 0));
+  const name = cls(/[\w.-]/);
+  const secretSteps: Step[] = [
+    { bytes: name, min: 0, max: 10 },
+    { bytes: cls(/["'`]/), min: 0, max: 1 },
+    { bytes: cls(/\s/), min: 0, max: 5 },
+    { bytes: cls(/[:=]/), min: 1, max: 1 },
+    { bytes: cls(/["'`]/), min: 1, max: 1 },
+  ];
+  const envSteps: Step[] = [
+    { bytes: name, min: 0, max: 10 },
+    { bytes: cls(/[ \t]/), min: 0, max: 40, open: true },
+    { bytes: cls(/=/), min: 1, max: 1 },
+  ];
+  const needles: Needle[] = [
+    { text: "key", ignoreCase: true, after: secretSteps },
+    { text: "key", ignoreCase: true, after: envSteps },
+    { text: "token", ignoreCase: true, after: secretSteps },
+    { text: "Secret", ignoreCase: false, after: envSteps },
+    {
+      text: "://",
+      ignoreCase: false,
+      after: [
+        { bytes: cls(/[^:@\s]/), min: 0, max: 20 },
+        { bytes: cls(/:/), min: 1, max: 1 },
+      ],
+    },
+    { text: "AKIA", ignoreCase: false },
+    { text: "tok", ignoreCase: false }, // unfiltered, and sharing the first bytes of a filtered one
+  ];
+  const lits = literalsOf(needles);
+  const filter = contextFilter(needles, lits);
+  assert.deepEqual(
+    lits.filter((_, i) => filter?.filtered[i]).map((l) => l.text),
+    ["key", "token", "Secret"],
+    "the filter is in use",
+  );
+  const rules = new Detector(RULES);
+  const ruleLits = literalsOf(rules.needles);
+  assert.deepEqual(
+    ruleLits.filter((_, i) => contextFilter(rules.needles, ruleLits)?.filtered[i]).map((l) => l.text),
+    ["aws", "secret", "key", "token", "passw", "pwd"],
+    "the built-in rules' keywords are filtered",
+  );
+  const wasm = literalFinder(needles);
+  assert.equal(wasm.kind, "wasm");
+  const words = [
+    ...["key", "KEY", "token", "Token", "Secret", "secret", "tok", "://", "AKIA", "ke"],
+    ...["=", ":", " ", "\t", "\n", '"', "'", "_", ".", "-", "abc", "x".repeat(9), " ".repeat(12), "(", ","],
+  ];
+  const random = rng(29);
+  const run = (text: string, start: number, end: number, limit: number) => {
+    wasm.arena(text.length).write(text, 0, "latin1");
+    const n = wasm.find(start, end, limit);
+    const got: string[] = [];
+    for (let k = 0; k < n; k++) got.push(`${wasm.hits[2 * k]}:${wasm.hits[2 * k + 1]}`);
+    const expected = findNeedles(Buffer.from(text, "latin1"), start, end, limit, needles);
+    const want: string[] = [];
+    for (let k = 0; k < expected.count; k++) want.push(`${expected.hits[2 * k]}:${expected.hits[2 * k + 1]}`);
+    assert.deepEqual(
+      got,
+      want,
+      `${JSON.stringify(text.slice(0, 300))} ${text.length} bytes [${start}, ${end}) limit ${limit}`,
+    );
+    return n;
+  };
+  let hits = 0;
+  for (let n = 0; n < 4000; n++) {
+    let text = "";
+    const size = n < 3900 ? Math.floor(random() * 150) : 10000 + Math.floor(random() * 40000);
+    while (text.length < size) text += words[Math.floor(random() * words.length)];
+    text = text.slice(0, size);
+    hits += run(text, 0, text.length, text.length);
+    const start = Math.floor(random() * text.length);
+    const end = start + Math.floor(random() * (text.length - start));
+    run(text, start, end, end + Math.floor(random() * (text.length - end)));
+  }
+  assert.ok(hits > 10000, `hits: ${hits}`);
+  // The run's end at every offset from the block's start, across the 32 bytes looked at, and a
+  // blank run long enough to pass the open step.
+  for (let pad = 0; pad < 20; pad++)
+    for (let len = 0; len < 40; len++) {
+      const t = `${"(".repeat(pad)}key${"a".repeat(Math.min(len, 10))}${" ".repeat(Math.max(0, len - 10))}=`;
+      for (const limit of [t.length, t.length - 1]) run(t, 0, limit, limit);
+      run(`${t}x`, 0, t.length + 1, t.length + 1);
+    }
+});
+
+test("the finder's module, kept as bytes, is the one its instructions assemble", () => {
+  const assembled = Buffer.from(teddyModule()).toString("base64");
+  assert.equal(
+    TEDDY_WASM,
+    assembled,
+    `src/scan/teddy-module.ts is out of date; its bytes are now:\n${assembled.match(/.{1,100}/g)!.join("\n")}`,
+  );
+});
+
+test("the built-in rules' buckets, kept, are the ones buckets() makes of their literals", () => {
+  const d = new Detector(RULES);
+  const lits = literalsOf(d.needles);
+  const filtered = contextFilter(d.needles, lits)?.filtered;
+  const made = { literals: bucketsKey(lits, filtered), buckets: buckets(lits, filtered) };
+  assert.deepEqual(
+    TEDDY_BUCKETS,
+    made,
+    `src/scan/teddy-module.ts's TEDDY_BUCKETS is out of date; now: ${JSON.stringify(made)}`,
+  );
 });
 
 test("the literal finder: 200 needles on one literal, found at every position of a long text", () => {
