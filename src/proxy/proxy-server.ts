@@ -1,6 +1,8 @@
 /**
- * The run's egress proxy: an HTTP/1.1 forward proxy with CONNECT. This file is the injection
- * path — the product — and is written by hand:
+ * The run's egress proxy: an HTTP/1.1 forward proxy with CONNECT. This file decides where each
+ * request may go; the HTTP it speaks is hand-written too (http1.ts parses, client-connection.ts
+ * reads the child's requests in order, exchange.ts relays one request and its response,
+ * upstream-pool.ts keeps upstream connections alive):
  *
  *   child ──CONNECT host:443 (Proxy-Authorization: the run token)──▶ policy
  *     deny    → 403 naming the host and how to allow it
