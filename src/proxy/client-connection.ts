@@ -38,6 +38,7 @@ export class ClientConnection {
   private sink: BodySink | null = null;
   private pumping = false;
   private finished = false;
+  private clientEnded = false;
 
   constructor(
     readonly socket: Socket,
@@ -46,6 +47,7 @@ export class ClientConnection {
     private readonly onRefused: (e: HttpParseError, head: RequestHead | null) => void,
   ) {
     socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
     socket.on("close", this.onClose);
     // A broken connection from the child ends only that connection.
     socket.on("error", () => socket.destroy());
@@ -59,12 +61,28 @@ export class ClientConnection {
     this.sink = null;
     this.reader = null;
     if (!reusable || bodyUnread) {
-      this.finish();
-      this.socket.end();
+      this.close();
       return;
     }
+    // A child that does not read its responses gets no more of them until it does: the next
+    // pipelined request waits for the socket to drain (one listener, the connection's own).
+    if (this.socket.writableNeedDrain) {
+      this.socket.once("drain", () => this.next());
+      return;
+    }
+    this.next();
+  }
+
+  private next(): void {
+    if (this.finished) return;
     if (this.socket.isPaused()) this.socket.resume();
     this.pump();
+  }
+
+  /** No more requests on this connection: end our side after what is written. */
+  private close(): void {
+    this.finish();
+    this.socket.end();
   }
 
   /** A response made by the proxy itself (refusals, errors); ends the current request. */
@@ -86,12 +104,10 @@ export class ClientConnection {
    * Returns the bytes already read past the current head; the socket is left paused.
    */
   takeOver(): Buffer {
+    const rest = this.buf;
     this.finish();
-    this.socket.removeListener("data", this.onData);
     this.socket.removeListener("close", this.onClose);
     this.socket.pause();
-    const rest = this.buf;
-    this.buf = EMPTY;
     return rest;
   }
 
@@ -100,12 +116,31 @@ export class ClientConnection {
     this.reply(e.status, `enclave: ${e.message}\n`, { close: true });
   }
 
+  /** Stop reading: what the child sends from now on is dropped, not buffered. */
   private finish(): void {
     this.finished = true;
+    this.buf = EMPTY;
+    this.socket.removeListener("data", this.onData);
+    this.socket.removeListener("end", this.onEnd);
   }
 
   private readonly onData = (chunk: Buffer) => {
     this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.pump();
+  };
+
+  /** The child half-closed: it sends no more requests, but gets the responses still due. */
+  private readonly onEnd = () => {
+    this.clientEnded = true;
+    if (this.reader) {
+      // It stopped in the middle of a request body: that request cannot complete.
+      this.sink?.abort();
+      this.sink = null;
+      this.reader = null;
+      this.finish();
+      this.socket.destroy();
+      return;
+    }
     this.pump();
   };
 
@@ -136,8 +171,11 @@ export class ClientConnection {
           if (this.buf.length > MAX_HEAD_BYTES) this.socket.pause();
           return;
         }
-        if (this.buf.length === 0) return;
-        if (!this.nextRequest()) return;
+        if (this.buf.length === 0 || !this.nextRequest()) {
+          // Nothing (complete) left to answer and nothing more coming: end our side.
+          if (this.clientEnded && !this.finished && !this.head) this.close();
+          return;
+        }
       }
     } catch (e) {
       // A malformed body (chunked framing): the exchange cannot continue.

@@ -25,7 +25,6 @@ import {
   type Header,
   HttpParseError,
   headEnd,
-  headerValue,
   headerValues,
   LAST_CHUNK,
   parseResponseHead,
@@ -57,6 +56,9 @@ const DECODERS: Record<string, () => Transform> = {
   deflate: createInflate,
   br: createBrotliDecompress,
 };
+
+/** The error code of an exchange abort()ed by its client or by the proxy closing. */
+export const ABORTED = "ENCLAVE_ABORTED";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -94,9 +96,10 @@ export class Exchange {
   private requestEnded = false;
   private bodySentUpstream = false;
   private ended = false;
-  /** Waiting for a drain: the client paused for the upstream, or the source for the client. */
-  private clientHeld = false;
-  private sourceHeld = false;
+  /** Waiting for a drain: of the upstream (the client is paused), of the client (the source is). */
+  private upstreamDrain: (() => void) | null = null;
+  private upstreamDrainSocket: Socket | null = null;
+  private clientDrain: (() => void) | null = null;
   // Response side.
   private buf: Buffer | null = null;
   private res: ResponseHead | null = null;
@@ -142,9 +145,9 @@ export class Exchange {
     else this.queued.push(LAST_CHUNK);
   }
 
-  /** The client went away: stop, and do not reuse the upstream connection. */
-  abort(): void {
-    this.fail(Object.assign(new Error("the client closed the connection"), { code: "ECLIENTGONE" }));
+  /** The client went away (or the run is ending): stop, and do not reuse the upstream connection. */
+  abort(why = "the client closed the connection"): void {
+    this.fail(Object.assign(new Error(why), { code: ABORTED }));
   }
 
   // ── upstream connection ─────────────────────────────────────────────────────────────────────
@@ -188,13 +191,14 @@ export class Exchange {
   private writeUpstream(data: Buffer): void {
     const up = this.upstream!;
     this.bodySentUpstream ||= data !== LAST_CHUNK;
-    if (!up.write(data) && !this.requestEnded && !this.clientHeld) {
-      this.clientHeld = true;
+    if (!up.write(data) && !this.requestEnded && !this.upstreamDrain) {
       this.client.pause();
-      up.once("drain", () => {
-        this.clientHeld = false;
-        this.client.resume();
-      });
+      this.upstreamDrain = () => {
+        this.upstreamDrain = null;
+        if (!this.ended) this.client.resume();
+      };
+      this.upstreamDrainSocket = up;
+      up.once("drain", this.upstreamDrain);
     }
   }
 
@@ -244,6 +248,8 @@ export class Exchange {
     up.destroy();
     if (this.retryable()) {
       this.retried = true;
+      // An empty chunked body: its terminating chunk went to the dead connection; send it again.
+      if (this.requestEnded && this.req.framing.kind === "chunked") this.queued = [LAST_CHUNK];
       this.connect();
       return;
     }
@@ -297,8 +303,8 @@ export class Exchange {
     this.res = res;
     const framing = responseFraming(res, this.req.method);
     this.reader = bodyReader(framing);
-    const encoding = (headerValue(res.headers, "content-encoding") ?? "").trim().toLowerCase();
-    const decode = this.to.inject && framing.kind !== "none" ? DECODERS[encoding] : undefined;
+    const coding = this.to.inject && framing.kind !== "none" ? decoderFor(res) : IDENTITY;
+    const decode = coding === IDENTITY ? undefined : coding;
     if (this.to.inject) this.window = this.env.scrubber.window();
     // The child learns the body's length only when it passes unchanged.
     const passLength = framing.kind === "length" && !decode;
@@ -346,16 +352,25 @@ export class Exchange {
   }
 
   private sendToClient(data: Buffer): void {
-    if (!this.client.write(data) && !this.sourceHeld) {
+    if (!this.client.write(data) && !this.clientDrain) {
       const src = this.decoder ?? this.upstream;
       if (!src) return;
-      this.sourceHeld = true;
       src.pause();
-      this.client.once("drain", () => {
-        this.sourceHeld = false;
-        src.resume();
-      });
+      this.clientDrain = () => {
+        this.clientDrain = null;
+        // Only a source this exchange still owns: a released upstream may be another's by now.
+        if (!this.ended && (src === this.upstream || src === this.decoder)) src.resume();
+      };
+      this.client.once("drain", this.clientDrain);
     }
+  }
+
+  /** Take back the drain listeners this exchange left on sockets it does not own. */
+  private dropDrainListeners(): void {
+    if (this.clientDrain) this.client.removeListener("drain", this.clientDrain);
+    this.clientDrain = null;
+    if (this.upstreamDrain) this.upstreamDrainSocket?.removeListener("drain", this.upstreamDrain);
+    this.upstreamDrain = null;
   }
 
   /** The upstream's body is complete (decoding may still be flushing). */
@@ -377,6 +392,7 @@ export class Exchange {
     }
     if (this.chunkedToClient) this.sendToClient(LAST_CHUNK);
     this.ended = true;
+    this.dropDrainListeners();
     this.onEnd({
       status: this.res!.status,
       bytesIn: this.bytesIn,
@@ -388,6 +404,7 @@ export class Exchange {
   private fail(e: NodeJS.ErrnoException): void {
     if (this.ended) return;
     this.ended = true;
+    this.dropDrainListeners();
     if (this.upstream) this.detach().destroy();
     this.queued = [];
     this.decoder?.destroy();
@@ -421,6 +438,31 @@ export class Exchange {
   }
 }
 
+/** Stands for "no decoding needed" (no coding, or only `identity`). */
+const IDENTITY = () => {
+  throw new Error("identity is not a decoder");
+};
+
+/**
+ * How to undo the response's content codings so the body can be scrubbed. Exactly one known
+ * coding (or none) is accepted; a list, a repeated field or an unknown coding would pass the
+ * value through unscrubbed, so it is refused (502) before anything reaches the child.
+ */
+function decoderFor(res: ResponseHead): (() => Transform) | typeof IDENTITY {
+  const codings = headerValues(res.headers, "content-encoding")
+    .map((c) => c.toLowerCase())
+    .filter((c) => c !== "identity");
+  if (codings.length === 0) return IDENTITY;
+  const only = codings.length === 1 ? codings[0]! : "";
+  const decoder = Object.hasOwn(DECODERS, only) ? DECODERS[only] : undefined;
+  if (!decoder)
+    throw new HttpParseError(
+      502,
+      "the upstream encoded its response in a way the proxy cannot decode to scrub it (it was asked for identity)",
+    );
+  return decoder;
+}
+
 function connectionListed(headers: readonly Header[]): Set<string> {
   return new Set(headerValues(headers, "connection").map((s) => s.toLowerCase()));
 }
@@ -435,6 +477,8 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   const listed = connectionListed(req.headers);
   const grant = to.inject;
   const replaced = new Set(grant?.headers.map((h) => h.name.toLowerCase()));
+  // Host was checked against the target: a `Connection: host` must not take it out.
+  listed.delete("host");
   for (const [name, value, lower] of req.headers) {
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || replaced.has(lower)) continue;
     if (grant && lower === "accept-encoding") continue;

@@ -147,7 +147,8 @@ function lengthFraming(headers: readonly Header[], minor: 0 | 1, who: string): B
     if (te.length !== 1 || te[0] !== "chunked")
       throw new HttpParseError(
         501,
-        `${who} uses transfer coding "${te.join(", ")}"; only chunked is supported`,
+        // Not quoted back: from an upstream, the codings could be a reflected credential.
+        `${who} uses a transfer coding other than chunked, which is not supported`,
       );
     return { kind: "chunked" };
   }

@@ -34,7 +34,7 @@ import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
 import { type BodySink, ClientConnection, simpleResponse } from "./client-connection.js";
-import { Exchange, type ExchangeTarget } from "./exchange.js";
+import { ABORTED, Exchange, type ExchangeTarget } from "./exchange.js";
 import { normalizeHost } from "./host-pattern.js";
 import { HttpParseError, headerValue, type RequestHead } from "./http1.js";
 import {
@@ -79,6 +79,9 @@ export class EnclaveProxy {
   private readonly listeners: NetServer[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly pool: UpstreamPool;
+  private readonly inflight = new Set<Exchange>();
+  /** Each open tunnel's recorder (called once: when it closes, or when the run ends). */
+  private readonly openTunnels = new Set<(error?: string) => void>();
 
   private localPort: number;
   private closing = false;
@@ -96,7 +99,8 @@ export class EnclaveProxy {
 
   /** Listen on a Unix socket (the sandbox's way out) or a TCP port on loopback. */
   async listen(where: { path: string } | { port: number; host?: string }): Promise<number | undefined> {
-    const server = createNetServer((sock) => {
+    // Half-open: a child may send its request and shut down its side, then read the response.
+    const server = createNetServer({ allowHalfOpen: true }, (sock) => {
       // A small response must not wait ~40 ms for the client's delayed ACK.
       sock.setNoDelay(true);
       this.sockets.add(sock);
@@ -123,7 +127,10 @@ export class EnclaveProxy {
   }
 
   async close(): Promise<void> {
-    // Responses still in flight when the command exits are not recorded after the run's end.
+    // Exchanges still open are recorded now (the credential may have gone upstream already),
+    // before the run's end; nothing is recorded after it.
+    for (const x of [...this.inflight]) x.abort("the run ended before the response was complete");
+    for (const finish of [...this.openTunnels]) finish("the run ended with the tunnel open");
     this.closing = true;
     for (const l of this.listeners) l.close();
     for (const s of this.sockets) s.destroy();
@@ -294,8 +301,8 @@ export class EnclaveProxy {
       client.end(simpleResponse(status, `enclave: ${upstreamProblem(e, host, port)}\n`, { close: true }));
     });
     client.once("close", () => upstream.destroy());
-    upstream.once("close", () => {
-      client.destroy();
+    const finish = (error?: string) => {
+      if (!this.openTunnels.delete(finish)) return;
       // A refused address is a denial (recorded as such), not a request.
       if (status === 403) return;
       this.record({
@@ -309,7 +316,13 @@ export class EnclaveProxy {
         started,
         bytesIn: upstream.bytesRead,
         bytesOut: upstream.bytesWritten,
+        ...(error ? { error } : {}),
       });
+    };
+    this.openTunnels.add(finish);
+    upstream.once("close", () => {
+      client.destroy();
+      finish();
     });
   }
 
@@ -346,9 +359,11 @@ export class EnclaveProxy {
     }
     const started = performance.now();
     const env = { pool: this.pool, scrubber: this.opts.scrubber };
-    return new Exchange(env, head, to, conn.socket, (o) => {
-      const e = o.error;
-      const clientGone = e?.code === "ECLIENTGONE";
+    const exchange = new Exchange(env, head, to, conn.socket, (o) => {
+      this.inflight.delete(exchange);
+      // Proxy-made text can quote the upstream: scrubbed before the child or the log sees it.
+      const e = o.error && to.inject ? scrubbedError(o.error, this.opts.scrubber) : o.error;
+      const clientGone = e?.code === ABORTED;
       const refused = e?.code === LOCAL_TARGET_CODE;
       // What the child got: the upstream's status, or the proxy's own answer when none came.
       const status = o.status !== 0 || !e || clientGone ? o.status : refused ? 403 : 502;
@@ -373,6 +388,8 @@ export class EnclaveProxy {
       else if (e) conn.abortResponse();
       else conn.done(o.reusable);
     });
+    this.inflight.add(exchange);
+    return exchange;
   }
 
   // ── bookkeeping ─────────────────────────────────────────────────────────────────────────────
@@ -481,6 +498,13 @@ export function parseAuthority(s: string, defaultPort?: number): { host: string;
 function stripQuery(path: string): string {
   const cut = path.search(/[?#]/);
   return cut === -1 ? path : path.slice(0, cut);
+}
+
+function scrubbedError(e: NodeJS.ErrnoException, scrubber: Scrubber): NodeJS.ErrnoException {
+  const message = scrubber.scrubText(e.message);
+  if (message === e.message) return e;
+  // Same class (HttpParseError stays one), same code, the message without the value.
+  return Object.assign(Object.create(Object.getPrototypeOf(e)), e, { message });
 }
 
 function upstreamProblem(e: NodeJS.ErrnoException, host: string, port: number): string {

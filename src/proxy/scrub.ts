@@ -35,6 +35,12 @@ export class Scrubber {
     return found;
   }
 
+  /** A copy of `text` (latin1, as HTTP heads are) with every value replaced. */
+  scrubText(text: string): string {
+    const b = Buffer.from(text, "latin1");
+    return this.scrubInPlace(b) > 0 ? b.toString("latin1") : text;
+  }
+
   /** A scrubber for one streamed body. */
   window(): ScrubWindow {
     return new ScrubWindow(this);

@@ -174,6 +174,9 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
     childExit = exit;
     return { runId, exitCode: exit.exitCode };
   } finally {
+    // The proxy first: it records the exchanges still open, which belong before the run's end.
+    for (const e of endpoints) e.close();
+    await proxy?.close();
     // Every run.start gets its run.end, also when the run failed before the command started.
     if (startedRun)
       audit.append({
@@ -185,8 +188,6 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
         requests: proxy?.counts.requests ?? 0,
         denied: proxy?.counts.denied ?? 0,
       });
-    for (const e of endpoints) e.close();
-    await proxy?.close();
     material.wipe();
     wipe(fingerprintKey);
     wipe(token);

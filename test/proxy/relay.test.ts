@@ -385,4 +385,108 @@ describe("relay", () => {
     assert.equal(got.indexOf(SECRET), -1, "no secret in the body");
     assert.deepEqual(got, Buffer.from(body.toString("latin1").replaceAll(SECRET, PLACE), "latin1"));
   });
+
+  test("an upstream that encodes in a way the proxy cannot scrub gets a 502, never the body", async () => {
+    const zipped = gzipSync(Buffer.from(`echo ${SECRET}`));
+    for (const coding of ["gzip, gzip", "zstd", "constructor", "gzip;q=1"]) {
+      const { port, proxyPort } = await withRaw((sock, data) => {
+        if (!data.endsWith("\r\n\r\n")) return;
+        sock.end(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 200 OK\r\nContent-Encoding: ${coding}\r\nContent-Length: ${zipped.length}\r\n\r\n`,
+            ),
+            zipped,
+          ]),
+        );
+      });
+      const { got } = await talk(proxyPort, [get(port)], () => false);
+      assert.match(got, /^HTTP\/1\.1 502 /, coding);
+      assert.match(got, /cannot decode to scrub/, coding);
+    }
+    // identity alongside one known coding is that coding: decoded and scrubbed.
+    const { port, proxyPort } = await withRaw((sock, data) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      sock.write(
+        `HTTP/1.1 200 OK\r\nContent-Encoding: identity\r\nContent-Encoding: gzip\r\nContent-Length: ${zipped.length}\r\n\r\n`,
+      );
+      sock.write(zipped);
+    });
+    const { got } = await talk(proxyPort, [get(port)], (g) => g.endsWith("0\r\n\r\n"));
+    assert.equal(unchunk(got.split("\r\n\r\n").slice(1).join("\r\n\r\n")), `echo ${PLACE}`);
+  });
+
+  test("a credential the upstream reflects into a broken header reaches neither the child's 502 nor the log", async () => {
+    const { port, proxyPort } = await withRaw((sock, data) => {
+      if (!data.endsWith("\r\n\r\n")) return;
+      const auth = /\r\nAuthorization: ([^\r]*)/.exec(data)![1];
+      sock.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${auth}\r\n\r\n`);
+    });
+    const { got } = await talk(proxyPort, [get(port, "/reflect")], () => false);
+    assert.match(got, /^HTTP\/1\.1 502 /);
+    assert.equal(got.toLowerCase().includes(SECRET.toLowerCase()), false, got);
+    const rec = audit.find((e) => e.type === "request" && e.path === "/reflect");
+    assert.ok(rec && !JSON.stringify(rec).toLowerCase().includes(SECRET.toLowerCase()));
+  });
+
+  test("Connection: host cannot take the checked Host header away from the upstream", async () => {
+    const { up, port, proxyPort } = await withRaw((sock, data) => {
+      if (data.endsWith("\r\n\r\n")) sock.end("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    });
+    const { got } = await talk(proxyPort, [get(port, "/", "Connection: host\r\n")], (g) =>
+      g.includes("\r\n\r\n"),
+    );
+    assert.match(got, /^HTTP\/1\.1 200 /);
+    assert.match(up.conns[0]!, new RegExp(`\r\nHost: 127\\.0\\.0\\.1:${port}\r\n`));
+  });
+
+  test("a retried request with an empty chunked body still ends its body", async () => {
+    const { up, port, proxyPort } = await withRaw((sock, data, i) => {
+      if (i === 0) {
+        if (data.startsWith("GET") && data.endsWith("\r\n\r\n") && !data.includes("PUT "))
+          sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        else if (data.includes("PUT ")) sock.destroy();
+        return;
+      }
+      if (data.endsWith("0\r\n\r\n")) sock.write("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    });
+    const put = `${get(port, "/x").replace(/^GET/, "PUT").slice(0, -2)}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`;
+    const { got } = await talk(
+      proxyPort,
+      [get(port, "/warm"), (g) => (g.endsWith("ok") ? put : undefined)],
+      (g) => g.includes("201 Created"),
+    );
+    assert.match(got, /HTTP\/1\.1 201 Created/);
+    assert.equal(up.conns.length, 2);
+  });
+
+  test("a child that half-closes after its request still gets the response", async () => {
+    const { port, proxyPort } = await withRaw((sock, data) => {
+      if (data.endsWith("\r\n\r\n"))
+        setTimeout(() => sock.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), 50);
+    });
+    const got = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ port: proxyPort, host: "127.0.0.1", allowHalfOpen: true });
+      let text = "";
+      sock.on("connect", () => sock.end(get(port), "latin1"));
+      sock.on("data", (d) => (text += d.toString("latin1")));
+      sock.on("end", () => resolve(text));
+      sock.on("error", reject);
+    });
+    assert.match(got, /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nhello$/);
+  });
+
+  test("an exchange still open when the proxy closes is recorded, with why", async () => {
+    const { port, proxyPort } = await withRaw(() => undefined); // never answers
+    const proxy = proxies[proxies.length - 1]!;
+    const sock = connect(proxyPort, "127.0.0.1");
+    sock.on("error", () => undefined);
+    sock.write(get(port, "/slow"));
+    await new Promise((r) => setTimeout(r, 200));
+    await proxy.close();
+    const rec = audit.find((e) => e.type === "request" && e.path === "/slow") as
+      | { error?: string }
+      | undefined;
+    assert.equal(rec?.error, "the run ended before the response was complete");
+  });
 });
