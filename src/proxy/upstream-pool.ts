@@ -30,6 +30,7 @@ const keyOf = (t: UpstreamTarget) => `${t.secure ? "https" : "http"}://${t.host}
 export class UpstreamPool {
   private readonly idle = new Map<string, Socket[]>();
   private readonly live = new Set<Socket>();
+  private destroyed = false;
   private readonly maxIdle: number;
   private readonly idleMs: number;
   private readonly connectTimeoutMs: number;
@@ -57,7 +58,8 @@ export class UpstreamPool {
   release(t: UpstreamTarget, socket: Socket): void {
     const key = keyOf(t);
     const list = this.idle.get(key) ?? [];
-    if (socket.destroyed || list.length >= this.maxIdle) {
+    // After destroy() (the run is ending), a connection that completes late is not kept.
+    if (this.destroyed || socket.destroyed || list.length >= this.maxIdle) {
       socket.destroy();
       return;
     }
@@ -80,6 +82,7 @@ export class UpstreamPool {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const s of this.live) s.destroy();
     this.live.clear();
     this.idle.clear();
