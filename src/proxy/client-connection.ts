@@ -4,6 +4,7 @@
  * on the next request only when the response is complete. Pipelined requests wait in a buffer
  * (the socket is paused when it grows), so responses can never be reordered.
  */
+import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import {
   type BodyReader,
@@ -216,27 +217,13 @@ export class ClientConnection {
   }
 }
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  407: "Proxy Authentication Required",
-  421: "Misdirected Request",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  505: "HTTP Version Not Supported",
-};
-
 export function simpleResponse(
   status: number,
   body: string,
   opts: { close: boolean; headers?: string },
 ): string {
   return (
-    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n${opts.headers ?? ""}` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${opts.headers ?? ""}` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
     `${opts.close ? "Connection: close\r\n" : ""}\r\n${body}`
   );

@@ -303,8 +303,7 @@ export class Exchange {
     this.res = res;
     const framing = responseFraming(res, this.req.method);
     this.reader = bodyReader(framing);
-    const coding = this.to.inject && framing.kind !== "none" ? decoderFor(res) : IDENTITY;
-    const decode = coding === IDENTITY ? undefined : coding;
+    const decode = this.to.inject && framing.kind !== "none" ? decoderFor(res) : undefined;
     if (this.to.inject) this.window = this.env.scrubber.window();
     // The child learns the body's length only when it passes unchanged.
     const passLength = framing.kind === "length" && !decode;
@@ -438,21 +437,16 @@ export class Exchange {
   }
 }
 
-/** Stands for "no decoding needed" (no coding, or only `identity`). */
-const IDENTITY = () => {
-  throw new Error("identity is not a decoder");
-};
-
 /**
  * How to undo the response's content codings so the body can be scrubbed. Exactly one known
  * coding (or none) is accepted; a list, a repeated field or an unknown coding would pass the
  * value through unscrubbed, so it is refused (502) before anything reaches the child.
  */
-function decoderFor(res: ResponseHead): (() => Transform) | typeof IDENTITY {
+function decoderFor(res: ResponseHead): (() => Transform) | undefined {
   const codings = headerValues(res.headers, "content-encoding")
     .map((c) => c.toLowerCase())
     .filter((c) => c !== "identity");
-  if (codings.length === 0) return IDENTITY;
+  if (codings.length === 0) return undefined; // nothing to undo
   const only = codings.length === 1 ? codings[0]! : "";
   const decoder = Object.hasOwn(DECODERS, only) ? DECODERS[only] : undefined;
   if (!decoder)

@@ -30,6 +30,7 @@ import {
 } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
 import type { AuditEvent } from "../audit/events.js";
+import { stripQuery } from "../audit/record.js";
 import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
@@ -493,11 +494,6 @@ export function parseAuthority(s: string, defaultPort?: number): { host: string;
   const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
   if (port === undefined || port < 1 || port > 65535) return undefined;
   return { host: normalizeHost(m[1]!), port };
-}
-
-function stripQuery(path: string): string {
-  const cut = path.search(/[?#]/);
-  return cut === -1 ? path : path.slice(0, cut);
 }
 
 function scrubbedError(e: NodeJS.ErrnoException, scrubber: Scrubber): NodeJS.ErrnoException {
