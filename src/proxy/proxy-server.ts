@@ -35,7 +35,7 @@ import { systemRoots } from "../platform/system-roots.js";
 import { constantTimeEqual } from "../secure/buffers.js";
 import type { RunCA } from "./ca.js";
 import { type BodySink, ClientConnection, simpleResponse } from "./client-connection.js";
-import { ABORTED, Exchange, type ExchangeTarget } from "./exchange.js";
+import { ABORTED, Exchange, type ExchangeEnv, type ExchangeTarget } from "./exchange.js";
 import { normalizeHost } from "./host-pattern.js";
 import { HttpParseError, headerValue, type RequestHead } from "./http1.js";
 import {
@@ -81,6 +81,7 @@ export class EnclaveProxy {
   private readonly sockets = new Set<Socket>();
   private readonly pool: UpstreamPool;
   private readonly inflight = new Set<Exchange>();
+  private readonly exchangeEnv: ExchangeEnv;
   /** Each open tunnel's recorder (called once: when it closes, or when the run ends). */
   private readonly openTunnels = new Set<(error?: string) => void>();
 
@@ -96,6 +97,7 @@ export class EnclaveProxy {
       // One context for the run: given as `ca`, the ~150 roots would be parsed per connection.
       secureContext: createSecureContext({ ca: [systemRoots(), ...(opts.upstreamCAs ?? [])] }),
     });
+    this.exchangeEnv = { pool: this.pool, scrubber: opts.scrubber };
   }
 
   /** Listen on a Unix socket (the sandbox's way out) or a TCP port on loopback. */
@@ -359,8 +361,7 @@ export class EnclaveProxy {
       return null;
     }
     const started = performance.now();
-    const env = { pool: this.pool, scrubber: this.opts.scrubber };
-    const exchange = new Exchange(env, head, to, conn.socket, (o) => {
+    const exchange = new Exchange(this.exchangeEnv, head, to, conn.socket, (o) => {
       this.inflight.delete(exchange);
       // Proxy-made text can quote the upstream: scrubbed before the child or the log sees it.
       const e = o.error && to.inject ? scrubbedError(o.error, this.opts.scrubber) : o.error;
