@@ -116,7 +116,7 @@ const FIRST_READ = 1 << 20;
  * FIFO cannot hang the scan), one read, close. Only a file that fills the first read, reads as
  * empty or fails to read is fstat'ed: to know its size, or that it is not a regular file.
  */
-export function readFile(detector: Detector, abs: string, max: number): Read {
+function readFile(detector: Detector, abs: string, max: number): Read {
   let fd: number;
   try {
     fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);

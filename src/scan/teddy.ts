@@ -1061,7 +1061,7 @@ export function contextFilter(
  * in the class when the two entries share a bit. Undefined if it takes more than 8 distinct sets
  * of low nibbles.
  */
-export function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
+function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
   const low = new Uint8Array(16);
   const high = new Uint8Array(16);
   const sets: number[] = [];
