@@ -5,12 +5,10 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { sep } from "node:path";
-import { Detector, type RawFinding } from "./detect.js";
+import { ALLOW_MARKER, Detector, type RawFinding } from "./detect.js";
 import { type Finding, fingerprint, redact } from "./findings.js";
 import type { KnownMatcher } from "./known.js";
 import { RULES, type Rule } from "./rules.js";
-
-const ALLOW_MARK = "enclave:allow";
 
 /** Git's own heuristic: a NUL byte in the first 8,000 bytes means binary. */
 export function isBinary(buf: Buffer): boolean {
@@ -90,7 +88,7 @@ export function findingsIn(
     const { line, column } = positionOf(starts, m.offset);
     let allow = allowed.get(line);
     if (allow === undefined) {
-      allow = content.subarray(starts[line - 1]!, starts[line] ?? content.length).includes(ALLOW_MARK);
+      allow = content.subarray(starts[line - 1]!, starts[line] ?? content.length).includes(ALLOW_MARKER);
       allowed.set(line, allow);
     }
     if (allow) continue;
@@ -118,7 +116,7 @@ const FIRST_READ = 1 << 20;
  * FIFO cannot hang the scan), one read, close. Only a file that fills the first read, reads as
  * empty or fails to read is fstat'ed: to know its size, or that it is not a regular file.
  */
-export function readFile(detector: Detector, abs: string, max: number): Read {
+function readFile(detector: Detector, abs: string, max: number): Read {
   let fd: number;
   try {
     fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);

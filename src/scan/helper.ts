@@ -29,7 +29,22 @@ export interface HelperReply {
 
 export const STATE = { waiting: 0, started: 1, cancelled: 2 } as const;
 /** Files taken at a time: few enough to share the tail of the list evenly. */
-export const BATCH = 8;
+const BATCH = 8;
+
+/**
+ * The loop both threads run: takes file indexes below `count` from the shared counter
+ * (control[0]), a batch at a time, until none is left, and calls `each` with each one.
+ */
+export function forEachTaken(control: Int32Array, count: number, each: (i: number) => void): void {
+  for (let first = Atomics.add(control, 0, BATCH); first < count; first = Atomics.add(control, 0, BATCH))
+    for (let i = first; i < Math.min(first + BATCH, count); i++) each(i);
+}
+
+/** A file scanned, in the shared counters (its bytes, one more file done): how many files are done. */
+export function countScanned(control: Int32Array, bytes: BigInt64Array, outcome: FileOutcome): number {
+  if (typeof outcome === "object") Atomics.add(bytes, 0, BigInt(outcome.bytes));
+  return Atomics.add(control, 2, 1) + 1;
+}
 
 export interface Helper {
   /** Give it the files; resolves to what it scanned (by index), once it is done. */

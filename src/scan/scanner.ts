@@ -9,7 +9,14 @@ import { UsageError } from "../errors.js";
 import { detectorFor, type FileOutcome, findingsIn, isBinary, scanFile } from "./content.js";
 import type { Finding } from "./findings.js";
 import { blobOrigins, blobSizes, isGitRepo, listGitFiles, readBlobs } from "./git.js";
-import { BATCH, type Helper, startHelper, takeEarlyHelper, wantHelper } from "./helper.js";
+import {
+  countScanned,
+  forEachTaken,
+  type Helper,
+  startHelper,
+  takeEarlyHelper,
+  wantHelper,
+} from "./helper.js";
 import type { KnownMatcher } from "./known.js";
 import { RULES, type Rule } from "./rules.js";
 
@@ -113,16 +120,10 @@ async function scanTree(
   const one = (i: number) => {
     const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
     outcomes[i] = outcome;
-    if (typeof outcome === "object") Atomics.add(bytes, 0, BigInt(outcome.bytes));
-    const done = Atomics.add(control, 2, 1) + 1;
+    const done = countScanned(control, bytes, outcome);
     opts.onProgress?.({ done, total: files.length, bytes: Number(bytes[0]), unit: "files" });
   };
-  for (
-    let first = Atomics.add(control, 0, BATCH);
-    first < files.length;
-    first = Atomics.add(control, 0, BATCH)
-  )
-    for (let i = first; i < Math.min(first + BATCH, files.length); i++) one(i);
+  forEachTaken(control, files.length, one);
   if (!helper.cancel()) {
     const r = await reply;
     for (const [i, outcome] of r.outcomes) outcomes[i] = outcome;

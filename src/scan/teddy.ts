@@ -229,15 +229,77 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
   // free once the bucket bits are computed: a block of text's high and low nibbles
   const [NIBBLE_TMP, LO_TMP] = [textNibble(0, 0), textNibble(0, 1)];
 
+  /** The 16 bytes at `address`. */
+  const vectorAt = (address: number) => [...op.i32(0), ...op.vload(address)];
+  /** Of the vector on the stack, a 16-bit mask of its non-zero bytes. */
+  const nonZeroMask = [...op.get(ZERO), ...op.eq8, ...op.bitmask, ...op.i32(0xffff), ...op.xor];
+  /** `local += 1`. */
+  const increment = (local: number) => [...op.get(local), ...op.i32(1), ...op.add, ...op.set(local)];
+  /** The number on the stack, capped at LIMIT (C holds it). */
+  const capAtLimit = [
+    ...op.tee(C),
+    ...op.get(LIMIT),
+    ...op.get(C),
+    ...op.get(LIMIT),
+    ...op.ltU,
+    ...op.select,
+  ];
+  /** CLS = the class whose index is the first byte at `spec` (a step or a drop spec). */
+  const classOf = (spec: number) => [
+    ...op.get(spec),
+    ...op.load8(0),
+    ...op.i32(8),
+    ...op.shl,
+    ...op.i32(CLASSES),
+    ...op.add,
+    ...op.set(CLS),
+  ];
+  /** The literal id on the stack -> where its 32-byte record is. */
+  const literalRecord = [...op.i32(5), ...op.shl, ...op.i32(LITS), ...op.add];
+  /**
+   * For the literal whose record is at `record`: the 4 text bytes at `text` (letters folded if
+   * ignore-case, masked to its length), then its first 4 bytes — on the stack, for `eq` or `ne`.
+   */
+  const firstWords = (text: number, record: number) => [
+    ...op.get(text),
+    ...op.load32(0),
+    ...op.get(record),
+    ...op.load32(4),
+    ...op.or,
+    ...op.get(record),
+    ...op.load32(8),
+    ...op.and,
+    ...op.get(record),
+    ...op.load32(0),
+  ];
+  /** Q = the end of the run of bytes of the class at CLS from `from`, stopping at NN. */
+  const runOfClass = (from: number) => [
+    ...op.get(from),
+    ...op.set(Q),
+    ...op.block,
+    ...op.loop,
+    ...op.get(Q),
+    ...op.get(NN),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(CLS),
+    ...op.get(Q),
+    ...op.load8(0),
+    ...op.add,
+    ...op.load8(0),
+    ...op.eqz,
+    ...op.brIf(1),
+    ...increment(Q),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+
   const body: number[] = [];
   for (let set = 0; set < 2; set++)
     for (let pos = 0; pos < 3; pos++)
       for (let high = 0; high < 2; high++)
-        body.push(
-          ...op.i32(0),
-          ...op.vload(TABLES + (set * 6 + pos * 2 + high) * 16),
-          ...op.set(table(set, pos, high)),
-        );
+        body.push(...vectorAt(TABLES + (set * 6 + pos * 2 + high) * 16), ...op.set(table(set, pos, high)));
   body.push(...op.v128(new Array(16).fill(15)), ...op.set(NIBBLE), ...op.get(START), ...op.set(I));
 
   /** The bucket bits of one set for the 16 positions at I: AND over 3 bytes of (low table & high table). */
@@ -258,7 +320,6 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     return out;
   };
 
-  /** `local &= local - 1` (clear the lowest set bit). */
   /**
    * The context filter's verdict for 16 text bytes at I + `offset`: a 16-bit mask of the positions
    * whose byte class (looked up by low and high nibble in the filter's tables) may still pass.
@@ -274,21 +335,16 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.i32(4),
     ...op.shrU8,
     ...op.set(NIBBLE_TMP),
-    ...op.i32(0),
-    ...op.vload(FILTER + 32),
+    ...vectorAt(FILTER + 32),
     ...op.get(LO_TMP),
     ...op.swizzle,
-    ...op.i32(0),
-    ...op.vload(FILTER + 48),
+    ...vectorAt(FILTER + 48),
     ...op.get(NIBBLE_TMP),
     ...op.swizzle,
     ...op.vand,
-    ...op.get(ZERO),
-    ...op.eq8,
-    ...op.bitmask,
-    ...op.i32(0xffff),
-    ...op.xor,
+    ...nonZeroMask,
   ];
+  /** `local &= local - 1` (clear the lowest set bit). */
   const clearLowest = (local: number) => [
     ...op.get(local),
     ...op.get(local),
@@ -304,23 +360,11 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
    */
   const check = [
     ...op.get(ID),
-    ...op.i32(5),
-    ...op.shl,
-    ...op.i32(LITS),
-    ...op.add,
+    ...literalRecord,
     ...op.set(D),
     ...op.block, // the literal is not here: br 0 out of this block
     // ((text | fold) & mask) == word: most false candidates end here.
-    ...op.get(POS),
-    ...op.load32(0),
-    ...op.get(D),
-    ...op.load32(4),
-    ...op.or,
-    ...op.get(D),
-    ...op.load32(8),
-    ...op.and,
-    ...op.get(D),
-    ...op.load32(0),
+    ...firstWords(POS, D),
     ...op.ne,
     ...op.brIf(0),
     ...op.get(D),
@@ -363,10 +407,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.load8(0),
     ...op.ne,
     ...op.brIf(2), // a byte differs: out of the outer block
-    ...op.get(Q),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(Q),
+    ...increment(Q),
     ...op.br(0),
     ...op.end,
     ...op.end,
@@ -398,10 +439,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.get(PR),
     ...op.load8(0),
     ...op.set(SC),
-    ...op.get(PR),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(PR),
+    ...increment(PR),
     ...op.get(POS),
     ...op.get(LEN),
     ...op.add,
@@ -412,47 +450,15 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.brIf(1), // every step passed
     ...op.get(IP),
     ...op.set(VS), // where this step starts (after the last one: the value)
-    ...op.get(PR),
-    ...op.load8(0),
-    ...op.i32(8),
-    ...op.shl,
-    ...op.i32(CLASSES),
-    ...op.add,
-    ...op.set(CLS),
+    ...classOf(PR),
     // The run of the class from IP, up to END = min(IP + max, LIMIT): NN bytes (Q its end).
     ...op.get(IP),
     ...op.get(PR),
     ...op.load8(2),
     ...op.add,
-    ...op.tee(C),
-    ...op.get(LIMIT),
-    ...op.get(C),
-    ...op.get(LIMIT),
-    ...op.ltU,
-    ...op.select,
+    ...capAtLimit,
     ...op.set(NN), // NN holds END for now
-    ...op.get(IP),
-    ...op.set(Q),
-    ...op.block, // BR
-    ...op.loop, // LR
-    ...op.get(Q),
-    ...op.get(NN),
-    ...op.geU,
-    ...op.brIf(1),
-    ...op.get(CLS),
-    ...op.get(Q),
-    ...op.load8(0),
-    ...op.add,
-    ...op.load8(0),
-    ...op.eqz,
-    ...op.brIf(1),
-    ...op.get(Q),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(Q),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
+    ...runOfClass(IP),
     ...op.get(Q),
     ...op.get(IP),
     ...op.sub,
@@ -501,13 +507,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.tee(DR),
     ...op.eqz,
     ...op.brIf(0),
-    ...op.get(DR),
-    ...op.load8(0),
-    ...op.i32(8),
-    ...op.shl,
-    ...op.i32(CLASSES),
-    ...op.add,
-    ...op.set(CLS),
+    ...classOf(DR),
     // The value: up to max + 1 bytes of its class from VS, within LIMIT.
     ...op.get(VS),
     ...op.get(DR),
@@ -515,35 +515,9 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.add,
     ...op.i32(1),
     ...op.add,
-    ...op.tee(C),
-    ...op.get(LIMIT),
-    ...op.get(C),
-    ...op.get(LIMIT),
-    ...op.ltU,
-    ...op.select,
+    ...capAtLimit,
     ...op.set(NN),
-    ...op.get(VS),
-    ...op.set(Q),
-    ...op.block,
-    ...op.loop,
-    ...op.get(Q),
-    ...op.get(NN),
-    ...op.geU,
-    ...op.brIf(1),
-    ...op.get(CLS),
-    ...op.get(Q),
-    ...op.load8(0),
-    ...op.add,
-    ...op.load8(0),
-    ...op.eqz,
-    ...op.brIf(1),
-    ...op.get(Q),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(Q),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
+    ...runOfClass(VS),
     ...op.get(Q),
     ...op.get(VS),
     ...op.sub,
@@ -589,10 +563,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.set(DE),
     ...op.br(2),
     ...op.end,
-    ...op.get(X),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(X),
+    ...increment(X),
     ...op.br(0),
     ...op.end,
     ...op.end,
@@ -631,10 +602,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.ctz,
     ...op.add,
     ...op.load8(DROP_LIST),
-    ...op.i32(5),
-    ...op.shl,
-    ...op.i32(LITS),
-    ...op.add,
+    ...literalRecord,
     ...op.tee(LD),
     ...op.load8(16),
     ...op.tee(LL),
@@ -649,16 +617,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.add,
     ...op.get(LIMIT),
     ...op.leU,
-    ...op.get(X),
-    ...op.load32(0),
-    ...op.get(LD),
-    ...op.load32(4),
-    ...op.or,
-    ...op.get(LD),
-    ...op.load32(8),
-    ...op.and,
-    ...op.get(LD),
-    ...op.load32(0),
+    ...firstWords(X, LD),
     ...op.eq,
     ...op.and,
     ...op.brIf(4), // found: out of BD, kept
@@ -667,10 +626,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.end,
     ...op.end,
     ...op.end,
-    ...op.get(X),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(X),
+    ...increment(X),
     ...op.br(0),
     ...op.end, // LX
     ...op.end, // BD
@@ -690,15 +646,9 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.shl,
     ...op.load16(ENTRIES),
     ...op.store32(4),
-    ...op.get(N),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(N),
+    ...increment(N),
     ...op.end,
-    ...op.get(E),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(E),
+    ...increment(E),
     ...op.br(0),
     ...op.end, // LE
     ...op.end, // BE
@@ -730,19 +680,13 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.if,
     // Filtered candidates (see contextFilter): unless one of them may pass, they go.
     ...op.get(MLO),
-    ...op.i32(0),
-    ...op.vload(FILTER),
+    ...vectorAt(FILTER),
     ...op.vand,
     ...op.get(MHI),
-    ...op.i32(0),
-    ...op.vload(FILTER + 16),
+    ...vectorAt(FILTER + 16),
     ...op.vand,
     ...op.vor,
-    ...op.get(ZERO),
-    ...op.eq8,
-    ...op.bitmask,
-    ...op.i32(0xffff),
-    ...op.xor,
+    ...nonZeroMask,
     ...op.tee(FB),
     ...op.if,
     ...filterMask16(0),
@@ -784,13 +728,11 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.end,
     // None does: the filtered buckets' bits go.
     ...op.get(MLO),
-    ...op.i32(0),
-    ...op.vload(FILTER + 64),
+    ...vectorAt(FILTER + 64),
     ...op.vand,
     ...op.set(MLO),
     ...op.get(MHI),
-    ...op.i32(0),
-    ...op.vload(FILTER + 80),
+    ...vectorAt(FILTER + 80),
     ...op.vand,
     ...op.set(MHI),
     ...op.end, // BF
@@ -805,11 +747,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.get(MLO),
     ...op.get(MHI),
     ...op.vor,
-    ...op.get(ZERO),
-    ...op.eq8,
-    ...op.bitmask,
-    ...op.i32(0xffff),
-    ...op.xor,
+    ...nonZeroMask,
     ...op.set(BITS),
     ...op.block,
     ...op.loop,
@@ -856,10 +794,7 @@ export function teddyModule(): Uint8Array<ArrayBuffer> {
     ...op.load8(LIST),
     ...op.set(ID),
     ...check,
-    ...op.get(LI),
-    ...op.i32(1),
-    ...op.add,
-    ...op.set(LI),
+    ...increment(LI),
     ...op.br(0),
     ...op.end,
     ...op.end,
@@ -1126,7 +1061,7 @@ export function contextFilter(
  * in the class when the two entries share a bit. Undefined if it takes more than 8 distinct sets
  * of low nibbles.
  */
-export function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
+function nibbleTables(cls: Uint8Array): { low: Uint8Array; high: Uint8Array } | undefined {
   const low = new Uint8Array(16);
   const high = new Uint8Array(16);
   const sets: number[] = [];

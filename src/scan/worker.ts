@@ -7,7 +7,14 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { detectorFor, type FileOutcome, scanFile } from "./content.js";
-import { BATCH, type HelperReply, type HelperSetup, type HelperTask, STATE } from "./helper.js";
+import {
+  countScanned,
+  forEachTaken,
+  type HelperReply,
+  type HelperSetup,
+  type HelperTask,
+  STATE,
+} from "./helper.js";
 import { RULES } from "./rules.js";
 
 if (parentPort && (workerData as HelperSetup | undefined)?.enclaveScanHelper === true) {
@@ -30,17 +37,11 @@ if (parentPort && (workerData as HelperSetup | undefined)?.enclaveScanHelper ===
     const outcomes: [number, FileOutcome][] = [];
     try {
       const { root, max, files } = task;
-      for (
-        let first = Atomics.add(control, 0, BATCH);
-        first < files.length;
-        first = Atomics.add(control, 0, BATCH)
-      )
-        for (let i = first; i < Math.min(first + BATCH, files.length); i++) {
-          const outcome = scanFile(detector, root, files[i]!, max, undefined);
-          outcomes.push([i, outcome]);
-          if (typeof outcome === "object") Atomics.add(bytes, 0, BigInt(outcome.bytes));
-          Atomics.add(control, 2, 1);
-        }
+      forEachTaken(control, files.length, (i) => {
+        const outcome = scanFile(detector, root, files[i]!, max, undefined);
+        outcomes.push([i, outcome]);
+        countScanned(control, bytes, outcome);
+      });
       port.postMessage({ outcomes } satisfies HelperReply);
     } catch (e) {
       // The main thread scans again whatever has no outcome here.
