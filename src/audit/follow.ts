@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AuditRecord } from "./events.js";
 import { readLines } from "./lines.js";
 import { type AuditFilter, matches } from "./reader.js";
-import { decodeLine } from "./record.js";
+import { decodeLine, shownRecord } from "./record.js";
 
 export interface FollowOptions extends AuditFilter {
   signal: AbortSignal;
@@ -38,8 +38,7 @@ export async function followAudit(file: string, o: FollowOptions): Promise<void>
         // A line without its newline may still be being written: read it next time.
         if (!l.terminated) break;
         offset = l.end;
-        const d = decodeLine(l.text);
-        const r = d.ok || d.problem === "hash" ? d.record : null;
+        const r = shownRecord(decodeLine(l.text));
         if (r && matches(r, o)) o.onRecord(r);
       }
     }

@@ -4,7 +4,7 @@
  */
 import type { AuditRecord } from "./events.js";
 import { readLines } from "./lines.js";
-import { decodeLine } from "./record.js";
+import { decodeLine, shownRecord } from "./record.js";
 
 export interface AuditFilter {
   /** Only this run's records. */
@@ -30,9 +30,10 @@ export function* iterateAudit(
 ): Generator<AuditRecord> {
   for (const l of readLines(file)) {
     const d = decodeLine(l.text);
-    if (d.ok || d.problem === "hash") {
+    const r = shownRecord(d);
+    if (r) {
       if (!d.ok) notes.onAltered?.(l.no);
-      if (matches(d.record, filter)) yield d.record;
+      if (matches(r, filter)) yield r;
     } else notes.onUnreadable?.(l.no);
   }
 }

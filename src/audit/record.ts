@@ -62,6 +62,14 @@ export type Decoded =
   /** Well formed, but the hash does not match the bytes: the record as it now reads. */
   | { ok: false; problem: "hash"; detail: string; record: AuditRecord };
 
+/**
+ * The record a decoded line shows, whether intact or altered (its hash no longer matches: the
+ * record as it now reads); null for a line that is not a record at all.
+ */
+export function shownRecord(d: Decoded): AuditRecord | null {
+  return d.ok || d.problem === "hash" ? d.record : null;
+}
+
 /** Parse one line (without its newline) and check its own hash. Chain links are the caller's job. */
 export function decodeLine(text: string): Decoded {
   let v: unknown;

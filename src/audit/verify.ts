@@ -7,7 +7,7 @@
  */
 import type { AuditRecord } from "./events.js";
 import { readLines } from "./lines.js";
-import { decodeLine, GENESIS } from "./record.js";
+import { decodeLine, GENESIS, shownRecord } from "./record.js";
 
 export type BadKind = "edited" | "missing" | "inserted" | "reordered" | "torn" | "bad-json" | "anchor";
 
@@ -45,7 +45,7 @@ export function verifyAudit(file: string, opts: { anchor?: Anchor } = {}): Verif
   const fail = (firstBad: BadRecord): VerifyResult => ({ ok: false, records, firstBad });
   for (const l of readLines(file)) {
     const d = decodeLine(l.text);
-    const seq = d.ok || d.problem === "hash" ? d.record.seq : undefined;
+    const seq = shownRecord(d)?.seq;
     if (!l.terminated)
       return fail({
         line: l.no,
@@ -214,8 +214,8 @@ function findLater(
   pred: (r: AuditRecord) => boolean,
 ): number | null {
   for (const l of readLines(file, from)) {
-    const d = decodeLine(l.text);
-    if ((d.ok || d.problem === "hash") && pred(d.record)) return line + l.no;
+    const r = shownRecord(decodeLine(l.text));
+    if (r && pred(r)) return line + l.no;
   }
   return null;
 }

@@ -10,6 +10,7 @@ import type { AwsOptions } from "../remote/s3-client.js";
 import type { SyncService } from "../remote/sync.js";
 import { parseRemoteUrl } from "../remote/url.js";
 import { VaultService } from "../vault/service.js";
+import { collect } from "./options.js";
 import { formatBytes, info, printJson, table } from "./output.js";
 
 interface AwsFlags {
@@ -131,13 +132,13 @@ export function registerSyncCommands(program: Command): void {
       .option(
         "--take <name=side>",
         "settle one secret's conflict: NAME=ours or NAME=theirs (repeatable)",
-        (v, acc: string[]) => [...acc, v],
+        collect,
         [],
       )
       .option(
         "--take-grant <name=side>",
         "settle one grant's conflict: NAME=ours or NAME=theirs (repeatable)",
-        (v, acc: string[]) => [...acc, v],
+        collect,
         [],
       )
       .option("--json", "print the result as JSON"),
