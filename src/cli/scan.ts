@@ -6,6 +6,7 @@ import { resolvePaths } from "../config/paths.js";
 import { EnclaveError, ExitCode, UsageError } from "../errors.js";
 import type { KnownMatcher } from "../scan/known.js";
 import { wipe } from "../secure/buffers.js";
+import { collect } from "./options.js";
 import { info } from "./output.js";
 import { enclaveVersion } from "./version.js";
 
@@ -60,7 +61,7 @@ export function registerScanCommand(program: Command): void {
     .option(
       "--exclude <pattern>",
       "leave out paths (gitignore syntax; repeatable; adds to scan.exclude in config)",
-      (v, acc: string[]) => [...acc, v],
+      collect,
       [],
     )
     .option("--max-file-size <bytes>", "skip files larger than this (default 5 MiB)")
