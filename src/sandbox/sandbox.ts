@@ -67,12 +67,6 @@ export function bwrapAvailable(): boolean {
   return sandboxTools().ok;
 }
 
-/** Why bwrap mode cannot work here, or undefined if it can. */
-export function bwrapUnavailableReason(): string | undefined {
-  const t = sandboxTools();
-  return t.ok ? undefined : t.reason;
-}
-
 export function planSandbox(mode: SandboxMode, req: SandboxRequest): SpawnPlan {
   if (mode === "none") return direct(req, [`--sandbox none: ${UNSANDBOXED}`]);
   const tools = sandboxTools();
