@@ -40,11 +40,15 @@ export const EnvGrantSchema = z.object({
 
 export const AwsGrantSchema = z.object({
   kind: z.literal("aws"),
+  /** The role's ARN, as parseRoleArn accepted it. */
   role: z.string(),
   region: z.string().optional(),
+  /** 900 … 43,200 (STS's range; the role's MaxSessionDuration may be lower). */
   durationSeconds: z.number().int(),
   externalId: z.string().optional(),
+  /** The session policy, minified JSON (at most 2,048 characters, STS's plaintext limit). */
   policy: z.string().optional(),
+  /** The profile enclave assumes the role from; else the standard chain. */
   sourceProfile: z.string().optional(),
   ...common,
 });

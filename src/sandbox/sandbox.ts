@@ -67,12 +67,6 @@ export function bwrapAvailable(): boolean {
   return sandboxTools().ok;
 }
 
-/** Why bwrap mode cannot work here, or undefined if it can. */
-export function bwrapUnavailableReason(): string | undefined {
-  const t = sandboxTools();
-  return t.ok ? undefined : t.reason;
-}
-
 export function planSandbox(mode: SandboxMode, req: SandboxRequest): SpawnPlan {
   if (mode === "none") return direct(req, [`--sandbox none: ${UNSANDBOXED}`]);
   const tools = sandboxTools();
@@ -188,6 +182,46 @@ function real(path: string, what: string): string {
 /** socat reads `:`, `,`, quotes, brackets and blanks in an address as syntax. */
 const SOCAT_SAFE = /^[A-Za-z0-9/._+@%~-]+$/;
 
+/**
+ * What to mount over to hide `hide`: existing paths, by their real path (a symlink's target is
+ * what must vanish), without those another hidden path already covers or the run directory holds,
+ * nor those under /tmp, /dev and /proc that no bind brings back. Sorted; `true` for a directory.
+ * Throws if the working directory or a writable path would be hidden.
+ */
+function hiddenMounts(
+  hide: string[],
+  b: { cwd: string; writable: string[]; readable: string[]; runDir: string },
+): [string, boolean][] {
+  for (const p of hide)
+    if (!isAbsolute(p)) throw new EnclaveError(`sandbox: paths to hide must be absolute (run.hide): ${p}`);
+  const hidden = new Map<string, boolean>(); // real path -> is a directory
+  for (const p of hide) {
+    let r: string;
+    try {
+      r = realpathSync(p); // throws for a missing path and a dangling link alike
+    } catch {
+      continue;
+    }
+    if (within(r, b.runDir)) continue;
+    hidden.set(r, statSync(r).isDirectory());
+  }
+  const hiddenPaths = [...hidden.keys()];
+  const outermost = [...hidden.entries()]
+    .filter(([p]) => !hiddenPaths.some((q) => q !== p && within(p, q)))
+    .sort(([x], [y]) => (x < y ? -1 : 1));
+  for (const w of [b.cwd, ...b.writable]) {
+    const over = outermost.find(([p]) => within(w, p));
+    if (over)
+      throw new EnclaveError(
+        `sandbox: ${w === b.cwd ? "the working directory" : "the writable path"} ${w} is inside ${over[0]}, ` +
+          "which the sandbox hides; run from another directory (or remove it from run.hide)",
+      );
+  }
+  // Under /tmp, /dev and /proc the host's files are gone anyway, unless a bind brings them back.
+  const bound = [b.cwd, ...b.writable, ...b.readable, b.runDir];
+  return outermost.filter(([p]) => !REPLACED.some((d) => within(p, d)) || bound.some((x) => within(p, x)));
+}
+
 function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
   const port = req.proxyPort;
   if (!Number.isInteger(port) || port < 1024 || port > 65535)
@@ -198,40 +232,7 @@ function bwrapPlan(tools: SandboxTools, req: SandboxRequest): SpawnPlan {
   const runDir = real(req.runDir, "the run directory");
   const writable = (req.writable ?? []).map((p) => real(p, "a writable path"));
   const readable = (req.readable ?? []).map((p) => real(p, "a readable path"));
-  for (const p of req.hide)
-    if (!isAbsolute(p)) throw new EnclaveError(`sandbox: paths to hide must be absolute (run.hide): ${p}`);
-
-  // Hidden paths: existing ones, by their real path (a symlink's target is what must vanish),
-  // without those another hidden path already covers.
-  const hidden = new Map<string, boolean>(); // real path -> is a directory
-  for (const p of req.hide) {
-    let r: string;
-    try {
-      r = realpathSync(p); // throws for a missing path and a dangling link alike
-    } catch {
-      continue;
-    }
-    if (within(r, runDir)) continue;
-    hidden.set(r, statSync(r).isDirectory());
-  }
-  const bound = [cwd, ...writable, ...readable, runDir];
-  const hiddenPaths = [...hidden.keys()];
-  const outermost = [...hidden.entries()]
-    .filter(([p]) => !hiddenPaths.some((q) => q !== p && within(p, q)))
-    .sort(([a], [b]) => (a < b ? -1 : 1));
-  for (const w of [cwd, ...writable]) {
-    const over = outermost.find(([p]) => within(w, p));
-    if (over)
-      throw new EnclaveError(
-        `sandbox: ${w === cwd ? "the working directory" : "the writable path"} ${w} is inside ${over[0]}, ` +
-          "which the sandbox hides; run from another directory (or remove it from run.hide)",
-      );
-  }
-
-  // Under /tmp, /dev and /proc the host's files are gone anyway, unless a bind brings them back.
-  const hides = outermost.filter(
-    ([p]) => !REPLACED.some((d) => within(p, d)) || bound.some((b) => within(p, b)),
-  );
+  const hides = hiddenMounts(req.hide, { cwd, writable, readable, runDir });
 
   // The proxy socket: through the run directory when socat can take its path, else bound alone.
   const sockDir = real(dirname(req.proxySocket), "the proxy socket's directory");

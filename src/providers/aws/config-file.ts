@@ -105,7 +105,9 @@ export function awsChildEnv(opts: {
  * in the run's RAM directory) and the child's variables. `prefer: "process"` puts
  * `credential_process = <command> --url <endpointUrl> --token-file <tokenFile>` in the profile
  * (it wins in the SDKs' and the CLI's chains; the container variables stay as the fallback);
- * `"container"` leaves it out, so clients use the container endpoint.
+ * `"container"` leaves it out, so clients use the container endpoint. The client tests and
+ * bench/aws-creds use it to try both; a run writes every grant's profile into one file itself
+ * (src/run/aws-access.ts), always the "process" way.
  */
 export function awsChildSetup(opts: {
   prefer: AwsCredentialPath;

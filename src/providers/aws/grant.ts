@@ -6,22 +6,13 @@
 import { readFileSync, statSync } from "node:fs";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
+import type { AwsGrant } from "../grant.js";
 import { parseRoleArn } from "./arn.js";
 import { AWS_PROFILE_NAME, AWS_PROFILE_NAME_RULE, AWS_REGION_NAME } from "./names.js";
 import { AwsCredentialError, assumeRole, makeStsContext, sessionNameFor } from "./sts.js";
 
-export interface AwsGrantConfig {
-  /** The role's ARN, as parseRoleArn accepted it. */
-  role: string;
-  region?: string;
-  /** 900 … 43,200 (STS's range; the role's MaxSessionDuration may be lower). */
-  durationSeconds: number;
-  externalId?: string;
-  /** The session policy, minified JSON (at most 2,048 characters, STS's plaintext limit). */
-  policy?: string;
-  /** The profile enclave assumes the role from; else the standard chain. */
-  sourceProfile?: string;
-}
+/** An AWS grant's settings: the stored grant (AwsGrantSchema) without its kind and creation time. */
+export type AwsGrantConfig = Omit<AwsGrant, "kind" | "createdAt">;
 
 export const MIN_DURATION_SECONDS = 900;
 export const MAX_DURATION_SECONDS = 43_200;

@@ -22,14 +22,7 @@ import { EnclaveError } from "../../errors.js";
 import { CREDENTIAL_REFRESH_WINDOW_MS } from "../../platform/aws-credentials.js";
 import { wipe } from "../../secure/buffers.js";
 import type { AwsGrantConfig } from "./grant.js";
-import {
-  AwsCredentialError,
-  assumeRole,
-  makeStsContext,
-  type StsContext,
-  sessionNameFor,
-  stsRegion,
-} from "./sts.js";
+import { AwsCredentialError, assumeRole, makeStsContext, type StsContext, sessionNameFor } from "./sts.js";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -171,13 +164,9 @@ export class AwsSessionBroker {
   }
 
   #context(): StsContext {
-    if (this.#ctx) return this.#ctx;
-    const env = this.#opts.env ?? process.env;
-    if (this.#opts.sts) {
-      this.#ctx = { client: this.#opts.sts, region: stsRegion(this.#opts.config, env) };
-    } else {
-      this.#ctx = makeStsContext(this.#opts.config, env);
-      this.#ownsClient = true;
+    if (!this.#ctx) {
+      this.#ctx = makeStsContext(this.#opts.config, this.#opts.env ?? process.env, this.#opts.sts);
+      this.#ownsClient = !this.#opts.sts;
     }
     return this.#ctx;
   }

@@ -67,7 +67,13 @@ export interface StsContext {
   endpoint?: string;
 }
 
-export function makeStsContext(cfg: AwsGrantConfig, env: NodeJS.ProcessEnv): StsContext {
+/** The STS client for `cfg` from `env`; or, given `injected` (tests), that client as it is. */
+export function makeStsContext(
+  cfg: AwsGrantConfig,
+  env: NodeJS.ProcessEnv,
+  injected?: STSClient,
+): StsContext {
+  if (injected) return { client: injected, region: stsRegion(cfg, env) };
   const source = baseCredentialSource(cfg, env);
   const region = stsRegion(cfg, env);
   const endpoint = stsEndpoint(env);
