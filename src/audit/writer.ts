@@ -4,18 +4,9 @@
  * once when `maxBatch` events wait), under a cross-process lock, one write and one fsync each.
  * seq and prev are assigned inside the lock, because other runs append to the same file.
  */
-import {
-  closeSync,
-  existsSync,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, ftruncateSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import { fsyncDir } from "../platform/atomic-write.js";
+import { fsyncDir, writeAll } from "../platform/atomic-write.js";
 import type { AuditEvent, RepairEvent } from "./events.js";
 import { withAuditLock } from "./lock.js";
 import { encodeRecord, eventJson } from "./record.js";
@@ -163,8 +154,7 @@ export class AuditWriter {
       const sizeBefore = fstatSync(fd).size;
       const data = Buffer.from(lines, "utf8");
       try {
-        let off = 0;
-        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+        writeAll(fd, data);
         fsyncSync(fd);
       } catch (e) {
         // Leave no partial batch behind: the events are retried whole.

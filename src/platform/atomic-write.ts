@@ -10,13 +10,18 @@ import { basename, dirname, join } from "node:path";
 
 const TMP_MARK = ".tmp-";
 
+/** writeSync until every byte is out (a write may take fewer bytes than asked). */
+export function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+}
+
 export function atomicWriteFile(target: string, data: Buffer, mode = 0o600): void {
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
   const fd = openSync(tmp, "wx", mode);
   try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    writeAll(fd, data);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
