@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { parseHostPattern } from "../proxy/host-pattern.js";
+import { TOKEN } from "../proxy/http1.js";
 import { nameProblem } from "../vault/names.js";
 import { parseTemplate, secretsOf } from "./template.js";
 
@@ -69,7 +70,6 @@ export const RUNG: Record<GrantKind, { rank: number; label: string }> = {
 
 const GRANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers the proxy owns: injecting them would break framing or the proxy's own checks. */
 const RESERVED_HEADERS = new Set([
   "host",
@@ -105,7 +105,7 @@ export function parseHeaderOption(text: string): GrantHeader {
     );
   const name = text.slice(0, colon).trim();
   const template = text.slice(colon + 1).trim();
-  if (!HEADER_NAME.test(name)) throw new UsageError(`invalid header name "${name}"`);
+  if (!TOKEN.test(name)) throw new UsageError(`invalid header name "${name}"`);
   if (RESERVED_HEADERS.has(name.toLowerCase()))
     throw new UsageError(`header ${name} is managed by the proxy and cannot be injected`);
   if (/[\r\n\0]/.test(template))
