@@ -141,7 +141,8 @@ export async function runCommand(vault: VaultService, o: RunOptions): Promise<Ru
       );
     const home = o.env.HOME ?? homedir();
     const expandHome = (p: string) => (p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p);
-    const plan = planSandbox(o.sandbox === "auto" ? kind : o.sandbox, {
+    // The mode as asked: `auto` without bubblewrap then warns why, and what to install.
+    const plan = planSandbox(o.sandbox, {
       command: o.command,
       args: o.args,
       env,
