@@ -86,7 +86,13 @@ export function mergeGrants(
   ours: VaultContents,
   theirs: VaultContents,
   resolution: Resolution = {},
-): { grants: Record<string, unknown>; conflicts: string[]; resolved: Map<string, Side> } {
+): {
+  grants: Record<string, unknown>;
+  conflicts: string[];
+  resolved: Map<string, Side>;
+  /** The result holds exactly the remote's grants (in whatever order either side stored them). */
+  sameAsTheirs: boolean;
+} {
   const map = (c: VaultContents | undefined) => {
     const g = c?.meta.grants;
     return g && typeof g === "object" && !Array.isArray(g) ? (g as Record<string, unknown>) : {};
@@ -96,6 +102,7 @@ export function mergeGrants(
   const out: Record<string, unknown> = {};
   const conflicts: string[] = [];
   const resolved = new Map<string, Side>();
+  let sameAsTheirs = true;
   for (const name of [...new Set([...Object.keys(o), ...Object.keys(t)])].sort()) {
     const [jb, jo, jt] = [json(b[name]), json(o[name]), json(t[name])];
     let pick: unknown;
@@ -108,6 +115,7 @@ export function mergeGrants(
       pick = side === "theirs" ? t[name] : o[name];
     }
     if (pick !== undefined) out[name] = pick;
+    if (json(pick) !== jt) sameAsTheirs = false;
   }
-  return { grants: out, conflicts, resolved };
+  return { grants: out, conflicts, resolved, sameAsTheirs };
 }

@@ -182,9 +182,7 @@ export class SyncService {
               );
           }
           // Nothing of ours left that the remote lacks: adopt the remote's file as is.
-          const adopt =
-            changedNames(v.contents, theirsContents).length === 0 &&
-            JSON.stringify(grants.grants) === JSON.stringify(theirsContents.meta.grants ?? {});
+          const adopt = changedNames(v.contents, theirsContents).length === 0 && grants.sameAsTheirs;
           this.vault.updateRuntimeThenVault(result.updated, v.contents, () =>
             adopt ? this.vault.store.write(theirs.bytes) : saveVault(this.vault.store, v),
           );

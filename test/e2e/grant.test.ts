@@ -175,3 +175,25 @@ test("a grant changed differently on two machines is a conflict, settled per gra
   assert.deepEqual(settled.resolved, [{ kind: "grant", name: "api", side: "theirs" }]);
   assert.deepEqual(await hosts(b), ["a.example.com"]);
 });
+
+test("a merge that ends equal to the remote adopts it, whatever order its grants were stored in", async () => {
+  const remote = join(pool.tempDir("enclave-grant-order-"), "vault.enc");
+  const a = await pool.vault("grant-order-a");
+  await a.ok(["set", "t"], { input: "value-t-0123456789" });
+  // Stored in the order added: z before a (a merge's result lists them by name).
+  await a.ok(["grant", "http", "z-api", "--host", "z.example.com", "--header", "X-Z: {{secret t}}"]);
+  await a.ok(["grant", "http", "a-api", "--host", "a.example.com", "--header", "X-A: {{secret t}}"]);
+  await a.ok(["remote", "set", remote]);
+  await a.ok(["push"]);
+  const b = pool.sandbox("grant-order-b");
+  await b.ok(["remote", "set", remote]);
+  await b.ok(["pull"]);
+  await b.ok(["unlock", "--passphrase-file", b.passFile]);
+  // The same change on both sides: after the merge nothing differs from the remote.
+  await a.ok(["set", "same"], { input: "same-value-0123456789" });
+  await a.ok(["push"]);
+  await b.ok(["set", "same"], { input: "same-value-0123456789" });
+  const merged = JSON.parse(await b.ok(["pull", "--json"])) as { status: string; needsPush: boolean };
+  assert.equal(merged.status, "merged");
+  assert.equal(merged.needsPush, false);
+});
