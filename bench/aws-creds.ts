@@ -17,11 +17,11 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { Agent, createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type AwsCredentialPath, awsChildSetup } from "../src/providers/aws/config-file.js";
 import { CREDENTIAL_PROCESS_SCRIPT } from "../src/providers/aws/credential-process.js";
 import { handleCredentialRequest } from "../src/providers/aws/endpoint.js";
 import type { AwsGrantConfig } from "../src/providers/aws/grant.js";
 import { AwsSessionBroker, DEFAULT_REFRESH_WINDOW_MS } from "../src/providers/aws/session-broker.js";
+import { type AwsCredentialPath, awsChildSetup } from "../test/helpers/aws-child.js";
 import { type Moto, startMoto } from "../test/helpers/moto.js";
 import { type AwsCli, findAwsCli } from "./lib/aws-cli.js";
 import { CLI, REPO, runNode } from "./lib/cli.js";

@@ -10,12 +10,10 @@
  * and the AWS CLI v2 (and botocore, and the other SDKs) the profile's `credential_process` comes
  * before the container provider, so a profile that has one wins and the container variables are
  * the fallback (and the way for clients that lack credential_process). To make clients use the
- * container endpoint, render the profile without `credential_process` (`prefer: "container"`).
+ * container endpoint, render the profile without `credential_process` (the client tests do, through test/helpers/aws-child.ts).
  */
 import { UsageError } from "../../errors.js";
 import { AWS_PROFILE_NAME, AWS_PROFILE_NAME_RULE, AWS_REGION_NAME } from "./names.js";
-
-export type AwsCredentialPath = "process" | "container";
 
 /** Characters a POSIX shell and Python's shlex take literally outside quotes. */
 const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
@@ -98,49 +96,4 @@ export function awsChildEnv(opts: {
     env.AWS_DEFAULT_REGION = opts.region;
   }
   return env;
-}
-
-/**
- * Both halves for one grant: the config file's text (the caller writes it to `configFile`, 0600,
- * in the run's RAM directory) and the child's variables. `prefer: "process"` puts
- * `credential_process = <command> --url <endpointUrl> --token-file <tokenFile>` in the profile
- * (it wins in the SDKs' and the CLI's chains; the container variables stay as the fallback);
- * `"container"` leaves it out, so clients use the container endpoint. The client tests and
- * bench/aws-creds use it to try both; a run writes every grant's profile into one file itself
- * (src/run/aws-access.ts), always the "process" way.
- */
-export function awsChildSetup(opts: {
-  prefer: AwsCredentialPath;
-  /** Default "enclave". */
-  profile?: string;
-  region?: string;
-  configFile: string;
-  endpointUrl: string;
-  tokenFile: string;
-  token: string;
-  /** The helper's command, e.g. [process.execPath, ".../dist/src/cli/main.js", "_aws-credentials"]. */
-  credentialProcessCommand: string[];
-  tokenDelivery?: "env" | "file";
-}): { configText: string; env: Record<string, string> } {
-  const profile = opts.profile ?? "enclave";
-  const credentialProcess =
-    opts.prefer === "process"
-      ? credentialProcessLine(opts.credentialProcessCommand, opts.endpointUrl, opts.tokenFile)
-      : undefined;
-  return {
-    configText: renderAwsConfig({
-      profile,
-      ...(opts.region ? { region: opts.region } : {}),
-      ...(credentialProcess ? { credentialProcess } : {}),
-    }),
-    env: awsChildEnv({
-      configFile: opts.configFile,
-      profile,
-      ...(opts.region ? { region: opts.region } : {}),
-      endpointUrl: opts.endpointUrl,
-      tokenFile: opts.tokenFile,
-      token: opts.token,
-      ...(opts.tokenDelivery ? { tokenDelivery: opts.tokenDelivery } : {}),
-    }),
-  };
 }

@@ -9,9 +9,9 @@ import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type AwsCredentialPath, awsChildSetup } from "../../../src/providers/aws/config-file.js";
 import { CREDENTIAL_PROCESS_SCRIPT } from "../../../src/providers/aws/credential-process.js";
 import { useMotoCredentialServer } from "../../helpers/aws.js";
+import { type AwsCredentialPath, awsChildSetup } from "../../helpers/aws-child.js";
 import { REPO } from "../../helpers/cli.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
