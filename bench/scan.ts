@@ -2,10 +2,12 @@
  * Scan benchmark: `enclave scan` against git-secrets (Debian's package) on the same data in the
  * same run — a working tree of generated source (~75 MB), a git history of 10,000+ commits built
  * with `git fast-import`, and the labelled corpus (test/scan/corpus) for recall and precision.
- * Everything is timed as a user sees it: wall clock, spawn to exit. For context it also prints
- * enclave's fixed cost (`enclave scan --help`: node's start-up, commander and the scan command's
- * module, all that a scan loads before its action runs) and its own
- * scan time (stats.ms); the targets compare wall times only.
+ * Everything is timed as a user sees it: wall clock, spawn to exit, enclave run as the `enclave`
+ * command (bin/enclave, the launcher npm installs). For context it also prints enclave's fixed cost
+ * (`enclave scan --help`: node's start-up, commander and the scan command's module, all that a scan
+ * loads before its action runs), its own scan time (stats.ms), the tree scan started as `node
+ * dist/src/cli/main.js` (without the launcher), and node's bare start-up (`node -e 0`) with the
+ * environment as it is and without NODE_EXTRA_CA_CERTS; the targets compare wall times only.
  *
  *   npm run bench:scan
  *     BENCH_REPS=N          timed repetitions per tool (default 3)
@@ -20,7 +22,7 @@ import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Case, CORPUS_FILE, loadCorpus, textOf } from "../test/scan/corpus.js";
-import { assertCliBuilt, CLI, REPO } from "./lib/cli.js";
+import { assertCliBuilt, CLI, LAUNCHER, REPO } from "./lib/cli.js";
 import { load1, type MachineInfo, machineInfo } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
 import { killRunning, runStatus, type StatusRun } from "./lib/run-status.js";
@@ -103,13 +105,18 @@ interface EnclaveJson {
   stats: { scanned: number; bytes: number; skippedBinary: number; skippedLarge: number; ms: number };
 }
 
+/** `enclave scan`, as the `enclave` command (the launcher), or with `node` straight on the CLI's main module. */
 async function enclaveScan(
   dir: string,
   env: NodeJS.ProcessEnv,
   history: boolean,
+  via: "launcher" | "node" = "launcher",
 ): Promise<ToolRun & { stats: EnclaveJson["stats"] }> {
-  const args = [CLI, "scan", dir, ...(history ? ["--history"] : []), "--format", "json"];
-  const r = await runStatus(process.execPath, args, { env, okCodes: [0, 1] });
+  const args = ["scan", dir, ...(history ? ["--history"] : []), "--format", "json"];
+  const r =
+    via === "launcher"
+      ? await runStatus(LAUNCHER, args, { env, okCodes: [0, 1] })
+      : await runStatus(process.execPath, [CLI, ...args], { env, okCodes: [0, 1] });
   const out = JSON.parse(r.stdout) as EnclaveJson;
   return {
     ms: r.ms,
@@ -164,11 +171,29 @@ async function gitSecretsScan(
  */
 const STARTUP_ARGS = ["scan", "--help"];
 async function enclaveStartup(env: NodeJS.ProcessEnv): Promise<Stats> {
-  await runStatus(process.execPath, [CLI, ...STARTUP_ARGS], { env });
+  await runStatus(LAUNCHER, STARTUP_ARGS, { env });
   const ms: number[] = [];
-  for (let i = 0; i < REPS; i++)
-    ms.push((await runStatus(process.execPath, [CLI, ...STARTUP_ARGS], { env })).ms);
+  for (let i = 0; i < REPS; i++) ms.push((await runStatus(LAUNCHER, STARTUP_ARGS, { env })).ms);
   return summarize(ms);
+}
+
+/**
+ * `node -e 0` with the tools' environment, and without NODE_EXTRA_CA_CERTS (node 20 parses that
+ * bundle while it starts; the launcher leaves it out for scan): what any node program pays here.
+ */
+async function nodeStartup(env: NodeJS.ProcessEnv): Promise<{ asIs: Stats; withoutExtraCa: Stats }> {
+  const { NODE_EXTRA_CA_CERTS: _, ...without } = env;
+  const asIs: number[] = [];
+  const withoutExtraCa: number[] = [];
+  for (let i = 0; i <= REPS; i++) {
+    const a = await runStatus(process.execPath, ["-e", "0"], { env });
+    const b = await runStatus(process.execPath, ["-e", "0"], { env: without });
+    if (i > 0) {
+      asIs.push(a.ms);
+      withoutExtraCa.push(b.ms);
+    }
+  }
+  return { asIs: summarize(asIs), withoutExtraCa: summarize(withoutExtraCa) };
 }
 
 async function gitSecretsVersion(env: NodeJS.ProcessEnv): Promise<string> {
@@ -366,6 +391,8 @@ interface Comparison {
   enclaveStats: EnclaveJson["stats"];
   /** enclave's own stats.ms: the scan without node's start-up and the CLI's module loading */
   enclaveScanMs: Stats;
+  /** for context, when measured: enclave started as `node dist/src/cli/main.js` (no launcher) */
+  enclaveWithoutLauncher: Stats | null;
 }
 
 function measured(tool: Tool, runs: ToolRun[], planted: number, found: (r: ToolRun) => number): Measured {
@@ -385,6 +412,7 @@ function measured(tool: Tool, runs: ToolRun[], planted: number, found: (r: ToolR
 /**
  * One untimed warm-up of each tool (the page cache, node's compile cache), then REPS runs of each,
  * alternating, so drift touches both. A git-secrets run that hits its time limit is not repeated.
+ * `runEnclaveWithoutLauncher`, when given, is timed in the same rounds, for context only.
  */
 async function compare(
   what: Comparison["what"],
@@ -394,16 +422,23 @@ async function compare(
   runGitSecrets: (timeoutMs: number) => Promise<ToolRun>,
   found: (r: ToolRun) => number,
   warmGitSecrets: boolean,
+  runEnclaveWithoutLauncher?: () => Promise<ToolRun>,
 ): Promise<Comparison> {
   const limit = GS_TIMEOUT_S * 1000;
   await runEnclave();
   const gsRuns: ToolRun[] = [];
   if (warmGitSecrets) await runGitSecrets(limit);
   const enRuns: (ToolRun & { stats: EnclaveJson["stats"] })[] = [];
+  const withoutLauncher: number[] = [];
   for (let i = 0; i < REPS; i++) {
     const e = await runEnclave();
     enRuns.push(e);
     progress(`${what}: enclave ${(e.ms / 1000).toFixed(2)} s`);
+    if (runEnclaveWithoutLauncher) {
+      const n = await runEnclaveWithoutLauncher();
+      withoutLauncher.push(n.ms);
+      progress(`${what}: enclave without the launcher ${(n.ms / 1000).toFixed(2)} s`);
+    }
     if (!gsRuns.some((r) => r.timedOut)) {
       const g = await runGitSecrets(limit);
       gsRuns.push(g);
@@ -425,6 +460,7 @@ async function compare(
     timeRatioBound: gitSecrets.timedOut ? e / limit : null,
     enclaveStats: enRuns.at(-1)!.stats,
     enclaveScanMs: summarize(enRuns.map((r) => r.stats.ms)),
+    enclaveWithoutLauncher: withoutLauncher.length > 0 ? summarize(withoutLauncher) : null,
   };
 }
 
@@ -639,6 +675,7 @@ function report(r: {
   history: HistoryData;
   comparisons: Comparison[];
   startup: Stats;
+  nodeStartup: { asIs: Stats; withoutExtraCa: Stats };
   corpus: CorpusResult;
   targets: Target[];
   elapsedSeconds: number;
@@ -672,6 +709,18 @@ function report(r: {
     `where enclave's wall time goes: \`enclave scan --help\` (node start-up, the CLI and the scan command's module) ` +
       `${secs(r.startup.median)} s; the scan itself (its stats.ms, median) tree ${secs(tree.enclaveScanMs.median)} s, ` +
       `history ${secs(hist.enclaveScanMs.median)} s`,
+    `node's own start-up here (\`node -e 0\`, median): ${secs(r.nodeStartup.asIs.median)} s with the environment as it is` +
+      (process.env.NODE_EXTRA_CA_CERTS === undefined
+        ? ""
+        : `, ${secs(r.nodeStartup.withoutExtraCa.median)} s without NODE_EXTRA_CA_CERTS (set here: node 20 parses its ` +
+          "certificates while it starts; the launcher leaves it out for `enclave scan`)"),
+    ...(tree.enclaveWithoutLauncher
+      ? [
+          `the tree scan started as \`node dist/src/cli/main.js\` (no launcher), same rounds: ` +
+            `${secs(tree.enclaveWithoutLauncher.median)} s (${secs(tree.enclaveWithoutLauncher.min)}–` +
+            `${secs(tree.enclaveWithoutLauncher.max)}), ${(tree.enclaveWithoutLauncher.median / tree.gitSecrets.time!.median).toFixed(2)}× git-secrets`,
+        ]
+      : []),
     "findings: enclave one per secret per file (history: per distinct blob, so a planted secret that lives on",
     "  through later edits of its file is reported in each new blob); git-secrets one per matching line (history:",
     "  per commit it greps); in the tree, findings beyond the planted ones are false positives on generated code",
@@ -730,6 +779,7 @@ async function main(): Promise<void> {
       (limit) => gitSecretsScan(tree.dir, env, false, limit),
       (r) => tree.planted.filter((p) => treePlantFound(p, r.findings)).length,
       true,
+      () => enclaveScan(tree.dir, env, false, "node"),
     );
     const historyCmp = await compare(
       "history",
@@ -742,6 +792,8 @@ async function main(): Promise<void> {
     );
     progress("enclave start-up");
     const startup = await enclaveStartup(env);
+    progress("node start-up");
+    const node = await nodeStartup(env);
     progress("labelled corpus");
     const corpus = await corpusRecall(scratch, env, cases);
     const comparisons = [treeCmp, historyCmp];
@@ -755,6 +807,7 @@ async function main(): Promise<void> {
       history,
       comparisons,
       startup,
+      nodeStartup: node,
       corpus,
       targets: checks,
       elapsedSeconds: (performance.now() - started) / 1000,

@@ -4,7 +4,7 @@
 # the passphrase is generated into a RAM-backed file and never appears on a command line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-enclave() { node dist/src/cli/main.js "$@"; }
+enclave() { bin/enclave "$@"; }
 
 ram=${XDG_RUNTIME_DIR:-/dev/shm}
 export ENCLAVE_HOME; ENCLAVE_HOME=$(mktemp -d "${TMPDIR:-/tmp}/enclave-quickstart-home.XXXXXX")

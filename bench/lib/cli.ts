@@ -6,6 +6,8 @@ import { runTimed, type TimedRun } from "./exec.js";
 /** This file runs as dist/bench/lib/cli.js; the repository is three levels up. */
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** The `enclave` command as installed (package.json "bin"): a shell launcher that runs node on CLI. */
+export const LAUNCHER = fileURLToPath(new URL("../../../bin/enclave", import.meta.url));
 
 export function assertCliBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run \`npm run build\` first`);
