@@ -70,8 +70,6 @@ export function registerScanCommand(program: Command): void {
       const maxFileBytes = o.maxFileSize === undefined ? undefined : Number(o.maxFileSize);
       if (maxFileBytes !== undefined && !(Number.isInteger(maxFileBytes) && maxFileBytes > 0))
         throw new UsageError("--max-file-size must be a positive number of bytes");
-      // A working tree may be shared with a helper thread: it starts now, while the rules load.
-      if (!o.history && !o.known) (await import("../scan/helper.js")).prestartHelper();
       const config = loadConfig(resolvePaths(process.env).configFile);
       const [{ scan }, { RULES }, report] = await Promise.all([
         import("../scan/scanner.js"),

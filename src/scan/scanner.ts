@@ -13,9 +13,12 @@ import {
   countScanned,
   forEachTaken,
   type Helper,
+  type HelperReply,
+  helperPossible,
+  RATE_WINDOW,
+  sharedCounters,
   startHelper,
-  takeEarlyHelper,
-  wantHelper,
+  worthAHelper,
 } from "./helper.js";
 import type { KnownMatcher } from "./known.js";
 import { RULES, type Rule } from "./rules.js";
@@ -23,7 +26,7 @@ import { RULES, type Rule } from "./rules.js";
 export { scanContent } from "./content.js";
 
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
-/** Below this many files a working tree is scanned on one thread (a helper takes ~40 ms to start). */
+/** Below this many files a working tree is scanned on one thread (a helper takes ~50 ms to start). */
 const HELPER_MIN_FILES = 128;
 
 export interface ScanOptions {
@@ -40,9 +43,9 @@ export interface ScanOptions {
   baseline?: Set<string>;
   onProgress?: (p: ScanProgress) => void;
   /**
-   * Working tree with the built-in rules and no --known: share the files with a helper thread when
-   * there are many — true: whenever there is more than one CPU; undefined: only when two CPUs are
-   * idle (on a busy machine a second thread costs more than it brings); false: never. The result
+   * Working tree with the built-in rules and no --known: share the files with a helper thread —
+   * true: from the start, when there are many files and more than one CPU; undefined: when the
+   * scan turns out to be long enough for one to pay (see worthAHelper); false: never. The result
    * is the same either way.
    */
   parallel?: boolean;
@@ -94,37 +97,51 @@ async function exclusions(patterns: string[] | undefined): Promise<((path: strin
 }
 
 /**
- * Scan `files` (relative to opts.root), with the helper taking batches from the same counter when
- * there is one; what became of each file, by index.
+ * Scan `files` (relative to opts.root), taking batches from a counter that a helper thread, once
+ * one joins, takes batches from too (`shareable`: the built-in rules and no vault values, which is
+ * what the helper scans with); what became of each file, by index.
  */
 async function scanTree(
   opts: ScanOptions,
   files: string[],
   max: number,
   detector: ReturnType<typeof detectorFor>,
-  helper: Helper | undefined,
+  shareable: boolean,
 ): Promise<(FileOutcome | undefined)[]> {
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
-  if (!helper) {
-    let bytes = 0;
-    for (let i = 0; i < files.length; i++) {
-      const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
-      outcomes[i] = outcome;
-      if (typeof outcome === "object") bytes += outcome.bytes;
-      opts.onProgress?.({ done: i + 1, total: files.length, bytes, unit: "files" });
-    }
-    return outcomes;
-  }
-  const { control, bytes } = helper;
-  const reply = helper.help({ root: opts.root, max, files });
+  const counters = sharedCounters();
+  const { control, bytes } = counters;
+  let helper: Helper | undefined;
+  let reply: Promise<HelperReply> | undefined;
+  const join = () => {
+    helper = startHelper(counters);
+    reply = helper?.help({ root: opts.root, max, files });
+  };
+  const possible =
+    shareable && opts.parallel !== false && files.length >= HELPER_MIN_FILES && helperPossible();
+  if (possible && opts.parallel === true) join();
   const one = (i: number) => {
     const outcome = scanFile(detector, opts.root, files[i]!, max, opts.known);
     outcomes[i] = outcome;
     const done = countScanned(control, bytes, outcome);
     opts.onProgress?.({ done, total: files.length, bytes: Number(bytes[0]), unit: "files" });
   };
-  forEachTaken(control, files.length, one);
-  if (!helper.cancel()) {
+  // Once, from the main thread's rate over RATE_WINDOW: is a helper worth it for the rest?
+  let deciding = possible && !helper;
+  let from: { ms: number; done: number } | undefined;
+  const started = performance.now();
+  forEachTaken(control, files.length, one, () => {
+    if (!deciding) return;
+    const ms = performance.now() - started;
+    const done = Atomics.load(control, 2);
+    if (ms < RATE_WINDOW.fromMs) return;
+    if (!from) from = { ms, done };
+    else if (ms >= RATE_WINDOW.toMs) {
+      deciding = false;
+      if (worthAHelper((done - from.done) / (ms - from.ms), files.length - done)) join();
+    }
+  });
+  if (helper && reply && !helper.cancel()) {
     const r = await reply;
     for (const [i, outcome] of r.outcomes) outcomes[i] = outcome;
     // Whatever a failed helper took and did not finish.
@@ -170,10 +187,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     return true;
   };
 
-  // A helper started early by the caller (prestartHelper) is used unless this scan cannot use one.
-  const early = takeEarlyHelper();
   if (opts.history) {
-    early?.cancel();
     if (!isGitRepo(opts.root))
       throw new UsageError(`--history needs a git repository, and ${opts.root} is not in one`);
     const ignore = await exclusions(opts.exclude);
@@ -205,23 +219,14 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
   } else {
-    const eligible = !opts.known && (opts.rules ?? RULES) === RULES && opts.parallel !== false;
-    if (!eligible) early?.cancel();
-    const helper = eligible ? (early ?? (wantHelper(opts.parallel) ? startHelper() : undefined)) : undefined;
     // git lists the files while this thread compiles the detector.
     const listing = listGitFiles(opts.root);
     detector.buffer(0);
     const ignore = await exclusions(opts.exclude);
     const files = (await listing) ?? walkFiles(opts.root);
     const wanted = ignore ? files.filter((p) => !ignore(p)) : files;
-    const outcomes = await scanTree(
-      opts,
-      wanted,
-      max,
-      detector,
-      wanted.length >= HELPER_MIN_FILES ? helper : undefined,
-    );
-    if (wanted.length < HELPER_MIN_FILES) helper?.cancel();
+    const shareable = !opts.known && (opts.rules ?? RULES) === RULES;
+    const outcomes = await scanTree(opts, wanted, max, detector, shareable);
     // In list order, whichever thread scanned what: the same result as one thread.
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome === "large") result.stats.skippedLarge++;

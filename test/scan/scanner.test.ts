@@ -1,7 +1,7 @@
 /**
- * The working-tree scan on one thread and on two (the helper thread of worker.ts, started by the
- * scan or early, by helper.ts's prestartHelper): the same
- * findings, in the same order, and the same counts — whichever thread read which file.
+ * The working-tree scan on one thread and on two (the helper thread of worker.ts, there from the
+ * start or joining a scan that turns out long): the same findings, in the same order, and the same
+ * counts — whichever thread read which file.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { prestartHelper, takeEarlyHelper } from "../../src/scan/helper.js";
+import { worthAHelper } from "../../src/scan/helper.js";
 import { type ScanResult, scan, scanContent } from "../../src/scan/scanner.js";
 import { loadCorpus, textOf } from "./corpus.js";
 
@@ -60,31 +60,35 @@ test("two threads find exactly what one does, in the same order, with the same c
   assert.deepEqual(withoutTime(two), withoutTime(one));
 });
 
-test("a helper started early (before the scan) is used, and finds what one thread does", async () => {
+test("a helper joins a scan that turns out long, and it finds what one thread does", async () => {
   const one = await scan({ root, parallel: false, maxFileBytes: 200_000 });
-  prestartHelper(true);
-  // It is ready (rules and detector compiled) before it is given files: it takes some at once.
-  await new Promise((r) => setTimeout(r, 300));
+  // 2 ms per file makes these 400 files a scan of about 0.8 s: long enough for a helper to pay.
   let helped = false;
   let lastDone = 0;
+  let firstHelped = 0;
   const two = await scan({
     root,
     maxFileBytes: 200_000,
     onProgress: (p) => {
-      if (p.done > lastDone + 1) helped = true;
+      if (p.done > lastDone + 1 && !helped) {
+        helped = true;
+        firstHelped = p.done;
+      }
       lastDone = p.done;
       const until = performance.now() + 2;
       while (performance.now() < until);
     },
   });
-  assert.ok(helped, "the early helper scanned some of the files");
+  assert.ok(helped, "a helper joined and scanned some of the files");
+  assert.ok(firstHelped > 16, `it joined once the main thread could tell (at file ${firstHelped})`);
   assert.deepEqual(withoutTime(two), withoutTime(one));
-  assert.equal(takeEarlyHelper(), undefined, "the scan took it");
-  // A scan that cannot share its files (parallel: false here; --known, --history) ends it unused.
-  prestartHelper(true);
-  const alone = await scan({ root, parallel: false, maxFileBytes: 200_000 });
-  assert.equal(takeEarlyHelper(), undefined);
-  assert.deepEqual(withoutTime(alone), withoutTime(one));
+});
+
+test("a helper is worth it only when the rest of the scan looks long", () => {
+  // 18 files a millisecond (a 75 MB tree of 2,324 files, here): 2,000 more take ~110 ms; 9,000, ~500.
+  assert.equal(worthAHelper(18, 2_000), false);
+  assert.equal(worthAHelper(18, 9_000), true);
+  assert.equal(worthAHelper(0, 9_000), false, "no rate, no guess");
 });
 
 test("files around the first read (1 MiB) and the size limit: read whole, or skipped as too large", async () => {
