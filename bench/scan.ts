@@ -12,6 +12,7 @@
  *   npm run bench:scan
  *     BENCH_REPS=N          timed repetitions per tool (default 3)
  *     BENCH_TREE_MB=N       size of the working tree in MB (default 75)
+ *     BENCH_LARGE_TREE_MB=N size of a second, larger working tree in MB (default 300; 0: none)
  *     BENCH_COMMITS=N       commits on main (default 10000)
  *     BENCH_GS_TIMEOUT=S    limit for one `git secrets --scan-history` (default 240 s)
  *
@@ -32,6 +33,7 @@ import { renderTable } from "./lib/table.js";
 
 const REPS = Number(process.env.BENCH_REPS) || 3;
 const TREE_MB = Number(process.env.BENCH_TREE_MB) || 75;
+const LARGE_TREE_MB = Number(process.env.BENCH_LARGE_TREE_MB ?? 300);
 const MAIN_COMMITS = Math.max(Number(process.env.BENCH_COMMITS) || 10_000, 2_000);
 const SIDE_COMMITS = 200;
 const INITIAL_FILES = 300;
@@ -219,12 +221,14 @@ async function makeTree(
   scratch: string,
   env: NodeJS.ProcessEnv,
   plants: { rule: string; text: string }[],
+  name: string,
+  megabytes: number,
 ): Promise<TreeData> {
-  const dir = join(scratch, "tree");
+  const dir = join(scratch, name);
   mkdirSync(dir);
   const info = writeTree(
     dir,
-    TREE_MB * MB,
+    megabytes * MB,
     plants.map((p) => p.text),
     SEED,
   );
@@ -380,7 +384,7 @@ interface Measured {
 }
 
 interface Comparison {
-  what: "working tree" | "history";
+  what: "working tree" | "large working tree" | "history";
   bytes: number;
   enclave: Measured;
   gitSecrets: Measured;
@@ -672,6 +676,7 @@ function report(r: {
   gitSecrets: string;
   gitVersion: string;
   tree: TreeData;
+  largeTree?: TreeData;
   history: HistoryData;
   comparisons: Comparison[];
   startup: Stats;
@@ -683,7 +688,8 @@ function report(r: {
 }): string {
   const m = r.machine;
   const h = r.history;
-  const [tree, hist] = r.comparisons as [Comparison, Comparison];
+  const tree = r.comparisons.find((c) => c.what === "working tree")!;
+  const hist = r.comparisons.find((c) => c.what === "history")!;
   const mb = (b: number) => (b / MB).toFixed(1);
   return [
     `enclave scan benchmark — ${m.cpus} × ${m.model}, node ${m.node}, ${m.platform}`,
@@ -691,6 +697,12 @@ function report(r: {
     "  git-secrets has no other built-in patterns, so that is what a user gets out of the box",
     `working tree: ${r.tree.files.toLocaleString("en-US")} generated source files (ts, py, go, yaml, json, md), ` +
       `${mb(r.tree.bytes)} MB, ${r.tree.planted.length} corpus positives planted`,
+    ...(r.largeTree
+      ? [
+          `large working tree: the same generator, ${r.largeTree.files.toLocaleString("en-US")} files, ${mb(r.largeTree.bytes)} MB ` +
+            "(where enclave's fixed start-up weighs less, and a helper thread joins its scan)",
+        ]
+      : []),
     `  enclave scan DIR --format json   vs   git secrets --scan --no-index (run in DIR: git grep over every file)`,
     `history: ${h.commits.toLocaleString("en-US")} commits on ${h.branches} branches (git fast-import, built in ` +
       `${(h.buildMs / 1000).toFixed(1)} s), ${h.blobs.toLocaleString("en-US")} distinct blobs = ${mb(h.blobBytes)} MB ` +
@@ -765,7 +777,7 @@ async function main(): Promise<void> {
     if (plants.length < 2) throw new Error(`${CORPUS_FILE}: too few positives to plant`);
 
     progress(`generating a ${TREE_MB} MB working tree`);
-    const tree = await makeTree(scratch, env, plants);
+    const tree = await makeTree(scratch, env, plants, "tree", TREE_MB);
     progress(`generating a history of ${MAIN_COMMITS + SIDE_COMMITS} commits with git fast-import`);
     const history = await makeHistory(scratch, env, plants);
     if (history.commits < 10_000 && MAIN_COMMITS >= 10_000)
@@ -781,6 +793,23 @@ async function main(): Promise<void> {
       true,
       () => enclaveScan(tree.dir, env, false, "node"),
     );
+    let large: TreeData | undefined;
+    let largeCmp: Comparison | undefined;
+    if (LARGE_TREE_MB > 0) {
+      progress(`generating a ${LARGE_TREE_MB} MB working tree`);
+      const lt = await makeTree(scratch, env, plants, "large-tree", LARGE_TREE_MB);
+      large = lt;
+      largeCmp = await compare(
+        "large working tree",
+        lt.bytes,
+        lt.planted.length,
+        () => enclaveScan(lt.dir, env, false),
+        (limit) => gitSecretsScan(lt.dir, env, false, limit),
+        (r) => lt.planted.filter((p) => treePlantFound(p, r.findings)).length,
+        true,
+      );
+      rmSync(lt.dir, { recursive: true, force: true });
+    }
     const historyCmp = await compare(
       "history",
       history.blobBytes,
@@ -796,7 +825,7 @@ async function main(): Promise<void> {
     const node = await nodeStartup(env);
     progress("labelled corpus");
     const corpus = await corpusRecall(scratch, env, cases);
-    const comparisons = [treeCmp, historyCmp];
+    const comparisons = [treeCmp, ...(largeCmp ? [largeCmp] : []), historyCmp];
     const checks = targets(comparisons, corpus);
     const gitVersion = (await git(scratch, env, ["--version"])).trim();
     const out = {
@@ -804,6 +833,7 @@ async function main(): Promise<void> {
       gitSecrets: await gitSecretsVersion(env),
       gitVersion,
       tree,
+      ...(large ? { largeTree: large } : {}),
       history,
       comparisons,
       startup,
@@ -822,6 +852,7 @@ async function main(): Promise<void> {
       settings: {
         reps: REPS,
         treeMB: TREE_MB,
+        largeTreeMB: LARGE_TREE_MB,
         mainCommits: MAIN_COMMITS,
         sideCommits: SIDE_COMMITS,
         initialFiles: INITIAL_FILES,
@@ -832,6 +863,7 @@ async function main(): Promise<void> {
       },
       ...out,
       tree: strip(tree),
+      ...(large ? { largeTree: strip(large) } : {}),
       history: strip(history),
     });
     process.stdout.write(`${report(out)}\n`);
