@@ -15,7 +15,10 @@
  *     init (the child of the monitor) whose pid inside the namespace is 2.
  *   - INT and QUIT are not forwarded while this process group is the foreground group of a
  *     controlling terminal: the terminal already delivered them to the command, which is in the
- *     same group, and a second Ctrl-C means "quit now" to many interactive programs.
+ *     same group, and a second Ctrl-C means "quit now" to many interactive programs. The check
+ *     reads /proc/$$/stat, and a read cut short by a signal is retried: when Ctrl-C and a
+ *     forwarded SIGINT arrive together, the second interrupts the first's check, and reading
+ *     that as "not in the foreground" sent the command a second SIGINT (1 run in 12, under load).
  *   - stdin is kept for bwrap (an asynchronous list would get /dev/null) through fd 3.
  *   - The exit status is bwrap's: the command's code, or 128+N if a signal N killed it.
  *
@@ -61,7 +64,11 @@ _ecl_find() {
   return 1
 }
 _ecl_fg() {
-  read -r _ecl_l 2>/dev/null <"/proc/$$/stat" || return 1
+  _ecl_t=0
+  until read -r _ecl_l 2>/dev/null <"/proc/$$/stat"; do
+    _ecl_t=$((_ecl_t + 1))
+    [ "$_ecl_t" -lt 10 ] || return 1
+  done
   set -- \${_ecl_l##*) }
   [ "$5" != 0 ] && [ "$6" = "$3" ]
 }
