@@ -1,11 +1,11 @@
 #!/usr/bin/env node
+import { EnclaveError, ExitCode } from "../errors.js";
 /**
  * The `enclave` command. Thin: builds the command tree (program.ts: only the chosen command's
  * group is loaded), runs it, and turns errors into the exit codes of DESIGN.md with a one-line
  * message (a stack trace only with ENCLAVE_DEBUG=1).
  */
-import { CommanderError } from "commander";
-import { EnclaveError, ExitCode } from "../errors.js";
+import { CommanderError } from "./commander.js";
 import { buildProgram } from "./program.js";
 
 // Everything enclave creates is private from the first byte: files 0600, directories 0700.

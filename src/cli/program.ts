@@ -5,7 +5,7 @@
  * `enclave --version` loads none. Anything else (`enclave --help`, `enclave help …`, no command, an
  * unknown or misspelt command) loads every group, so help lists every command and commander's suggestions see them all.
  */
-import { Command } from "commander";
+import { Command } from "./commander.js";
 import { enclaveVersion } from "./version.js";
 
 type Register = (program: Command) => void;

@@ -3,9 +3,10 @@
  * (proxy, credential endpoints) and sandbox; exit with CMD's exit code.
  */
 import { readFileSync } from "node:fs";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { VaultService } from "../vault/service.js";
+import { Option } from "./commander.js";
 import { collect } from "./options.js";
 import { info } from "./output.js";
 
