@@ -783,32 +783,26 @@ async function main(): Promise<void> {
     if (history.commits < 10_000 && MAIN_COMMITS >= 10_000)
       throw new Error(`history has only ${history.commits} commits`);
 
-    const treeCmp = await compare(
-      "working tree",
-      tree.bytes,
-      tree.planted.length,
-      () => enclaveScan(tree.dir, env, false),
-      (limit) => gitSecretsScan(tree.dir, env, false, limit),
-      (r) => tree.planted.filter((p) => treePlantFound(p, r.findings)).length,
-      true,
-      () => enclaveScan(tree.dir, env, false, "node"),
-    );
+    /** The two tools over a working tree (and, for context, enclave without its launcher). */
+    const compareTree = (what: Comparison["what"], t: TreeData, alsoWithoutLauncher: boolean) =>
+      compare(
+        what,
+        t.bytes,
+        t.planted.length,
+        () => enclaveScan(t.dir, env, false),
+        (limit) => gitSecretsScan(t.dir, env, false, limit),
+        (r) => t.planted.filter((p) => treePlantFound(p, r.findings)).length,
+        true,
+        alsoWithoutLauncher ? () => enclaveScan(t.dir, env, false, "node") : undefined,
+      );
+    const treeCmp = await compareTree("working tree", tree, true);
     let large: TreeData | undefined;
     let largeCmp: Comparison | undefined;
     if (LARGE_TREE_MB > 0) {
       progress(`generating a ${LARGE_TREE_MB} MB working tree`);
-      const lt = await makeTree(scratch, env, plants, "large-tree", LARGE_TREE_MB);
-      large = lt;
-      largeCmp = await compare(
-        "large working tree",
-        lt.bytes,
-        lt.planted.length,
-        () => enclaveScan(lt.dir, env, false),
-        (limit) => gitSecretsScan(lt.dir, env, false, limit),
-        (r) => lt.planted.filter((p) => treePlantFound(p, r.findings)).length,
-        true,
-      );
-      rmSync(lt.dir, { recursive: true, force: true });
+      large = await makeTree(scratch, env, plants, "large-tree", LARGE_TREE_MB);
+      largeCmp = await compareTree("large working tree", large, false);
+      rmSync(large.dir, { recursive: true, force: true });
     }
     const historyCmp = await compare(
       "history",
