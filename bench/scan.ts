@@ -700,7 +700,7 @@ function report(r: {
     ...(r.largeTree
       ? [
           `large working tree: the same generator, ${r.largeTree.files.toLocaleString("en-US")} files, ${mb(r.largeTree.bytes)} MB ` +
-            "(where enclave's fixed start-up weighs less, and a helper thread joins its scan)",
+            "(where enclave's fixed start-up weighs less, and a helper thread joins a scan that turns out long)",
         ]
       : []),
     `  enclave scan DIR --format json   vs   git secrets --scan --no-index (run in DIR: git grep over every file)`,
