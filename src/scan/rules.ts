@@ -18,7 +18,7 @@
  * file nor the built one looks like a credential to a secret scanner (GitHub push protection).
  */
 import { shannonEntropy } from "./entropy.js";
-import type { Step } from "./teddy.js";
+import { type Step, stepsEnd } from "./teddy.js";
 
 /**
  * A necessary condition for a match at an anchor, on the latin1 bytes of the text b[lo, hi): the
@@ -331,18 +331,12 @@ function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number
 
 /**
  * generic-secret: a value that is a template (holds "${") is always turned down (see
- * genericRejection), and one longer than 256 never matches. Finds the value as its steps do: the
- * rest of the name, a quote, spaces, the operator, spaces, the opening quote.
+ * genericRejection), and one longer than 256 never matches. The value starts where the rule's last
+ * step does (the rest of the name, a quote, spaces, the operator, spaces, the opening quote).
  */
 const genericSecretDismiss: Guard<number> = (b, _at, after, _lo, hi) => {
-  let i = skip(b, after, hi, NAME_PART, 10);
-  if (i < hi && QUOTE[b[i]!] === 1) i++;
-  i = skip(b, i, hi, SPACE, 5);
-  if (i >= hi || OPERATOR[b[i]!] !== 1) return -1;
-  i = skip(b, i + 1, hi, OPERATOR_MORE, 2);
-  i = skip(b, i, hi, SPACE, 5);
-  if (i >= hi || QUOTE[b[i]!] !== 1) return -1;
-  const value = i + 1;
+  const value = stepsEnd(b, after, hi, GENERIC_SECRET_AFTER);
+  if (value < 0) return -1;
   const end = skip(b, value, hi, ASSIGNED_VALUE, 257);
   const longest = Math.min(end, value + 256) + 1; // the closing quote
   if (end - value > 256) return longest;

@@ -1278,7 +1278,7 @@ export function passesSteps(buf: Uint8Array, at: number, limit: number, steps: S
 }
 
 /** Where the last step begins if the text from `at` passes `steps` (or where an open step passes it); else -1. */
-function stepsEnd(buf: Uint8Array, at: number, limit: number, steps: Step[]): number {
+export function stepsEnd(buf: Uint8Array, at: number, limit: number, steps: Step[]): number {
   let i = at;
   let last = at;
   for (const step of steps) {
