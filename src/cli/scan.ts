@@ -70,6 +70,9 @@ export function registerScanCommand(program: Command): void {
       const maxFileBytes = o.maxFileSize === undefined ? undefined : Number(o.maxFileSize);
       if (maxFileBytes !== undefined && !(Number.isInteger(maxFileBytes) && maxFileBytes > 0))
         throw new UsageError("--max-file-size must be a positive number of bytes");
+      const root = resolve(path);
+      // git lists a working tree's files while the scanner's modules load.
+      const listing = o.history ? undefined : (await import("../scan/git.js")).listGitFiles(root);
       const config = loadConfig(resolvePaths(process.env).configFile);
       const [{ scan }, { RULES }, report] = await Promise.all([
         import("../scan/scanner.js"),
@@ -92,7 +95,8 @@ export function registerScanCommand(program: Command): void {
       }
       try {
         const result = await scan({
-          root: resolve(path),
+          root,
+          ...(listing ? { listing } : {}),
           history: o.history,
           known,
           maxFileBytes: maxFileBytes ?? config.scan?.maxFileBytes,

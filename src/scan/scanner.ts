@@ -32,6 +32,8 @@ const HELPER_MIN_FILES = 128;
 export interface ScanOptions {
   /** The folder to scan (a git work tree for --history). */
   root: string;
+  /** Working tree: `listGitFiles(root)`, when the caller has started it already (to save its wait). */
+  listing?: Promise<string[] | undefined>;
   /** Scan every blob ever committed on all refs instead of the working tree. */
   history?: boolean;
   known?: KnownMatcher;
@@ -219,8 +221,8 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       opts.onProgress?.({ done, total: wanted.length, bytes: result.stats.bytes, unit: "blobs" });
     });
   } else {
-    // git lists the files while this thread compiles the detector.
-    const listing = listGitFiles(opts.root);
+    // git lists the files while this thread compiles the detector (or has, since the caller began).
+    const listing = opts.listing ?? listGitFiles(opts.root);
     detector.buffer(0);
     const ignore = await exclusions(opts.exclude);
     const files = (await listing) ?? walkFiles(opts.root);
