@@ -20,7 +20,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Case, CORPUS_FILE, loadCorpus, textOf } from "../test/scan/corpus.js";
 import { assertCliBuilt, CLI, LAUNCHER, REPO } from "./lib/cli.js";
@@ -61,7 +61,11 @@ function plantable(cases: Case[], n: number): { rule: string; text: string }[] {
 
 // ---- the tools ----
 
-/** Both tools see the same environment: no user or system git config, no ~/.aws, no enclave home. */
+/**
+ * Both tools see the same environment: no user or system git config, no ~/.aws, no enclave home.
+ * This node first on PATH, so the launcher (which runs the `node` on PATH) runs the same node as
+ * the rows that start it directly.
+ */
 function toolEnv(scratch: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_") && !k.startsWith("ENCLAVE_")),
@@ -74,6 +78,7 @@ function toolEnv(scratch: string): NodeJS.ProcessEnv {
     XDG_CONFIG_HOME: join(home, ".config"),
     GIT_CONFIG_NOSYSTEM: "1",
     ENCLAVE_HOME: join(scratch, "enclave-home"),
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
   };
 }
 

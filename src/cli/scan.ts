@@ -70,10 +70,11 @@ export function registerScanCommand(program: Command): void {
       const maxFileBytes = o.maxFileSize === undefined ? undefined : Number(o.maxFileSize);
       if (maxFileBytes !== undefined && !(Number.isInteger(maxFileBytes) && maxFileBytes > 0))
         throw new UsageError("--max-file-size must be a positive number of bytes");
-      const root = resolve(path);
-      // git lists a working tree's files while the scanner's modules load.
-      const listing = o.history ? undefined : (await import("../scan/git.js")).listGitFiles(root);
       const config = loadConfig(resolvePaths(process.env).configFile);
+      const root = resolve(path);
+      // git lists a working tree's files while the scanner's modules load (not for --known: opening
+      // the vault comes first, and may stop the scan).
+      const listing = o.history || o.known ? undefined : (await import("../scan/git.js")).listGitFiles(root);
       const [{ scan }, { RULES }, report] = await Promise.all([
         import("../scan/scanner.js"),
         import("../scan/rules.js"),

@@ -15,10 +15,11 @@ const require = createRequire(import.meta.url);
 /** The main thread's estimate of the rest of the scan, above which a helper joins. */
 const HELPER_WORTH_MS = 250;
 /**
- * When the main thread judges its rate: over this window of its scan, after its first files
- * (slower: its code is still being compiled, so they would make any scan look long).
+ * When the main thread judges its rate: from its first batch done `fromMs` into the scan (its first
+ * files are slower, while its code is compiled, and would make any scan look long), over at least
+ * `forMs` and two batches.
  */
-export const RATE_WINDOW = { fromMs: 40, toMs: 60 } as const;
+export const RATE_WINDOW = { fromMs: 40, forMs: 20, batches: 2 } as const;
 
 /**
  * Whether a helper is worth it, for a main thread that scans `filesPerMs` (after warming up) and has
@@ -41,8 +42,8 @@ export interface HelperSetup {
   bytes: SharedArrayBuffer;
 }
 
-/** The first message: the files (relative to root), or null when there is nothing to help with. */
-export type HelperTask = { root: string; max: number; files: string[] } | null;
+/** The one message to the helper: the files (relative to root). */
+export type HelperTask = { root: string; max: number; files: string[] };
 
 /** The reply: what became of each file it finished, by index, and why it stopped early, if it did. */
 export interface HelperReply {

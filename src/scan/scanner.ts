@@ -130,15 +130,15 @@ async function scanTree(
   };
   // Once, from the main thread's rate over RATE_WINDOW: is a helper worth it for the rest?
   let deciding = possible && !helper;
-  let from: { ms: number; done: number } | undefined;
+  let from: { ms: number; done: number; batches: number } | undefined;
   const started = performance.now();
   forEachTaken(control, files.length, one, () => {
     if (!deciding) return;
     const ms = performance.now() - started;
     const done = Atomics.load(control, 2);
     if (ms < RATE_WINDOW.fromMs) return;
-    if (!from) from = { ms, done };
-    else if (ms >= RATE_WINDOW.toMs) {
+    if (!from) from = { ms, done, batches: 0 };
+    else if (++from.batches >= RATE_WINDOW.batches && ms - from.ms >= RATE_WINDOW.forMs) {
       deciding = false;
       if (worthAHelper((done - from.done) / (ms - from.ms), files.length - done)) join();
     }

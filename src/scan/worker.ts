@@ -1,9 +1,8 @@
 /**
  * The scan's helper thread: takes files of a working tree from the same shared counter as the main
- * thread, a batch at a time, and scans them with its own detector. Started by helper.ts before
- * the file list exists (a thread takes a few tens of milliseconds to start), it compiles its
- * detector while it waits; told the list, or told nothing and ended when the main thread was done
- * first.
+ * thread, a batch at a time, and scans them with its own detector. Started by helper.ts when a
+ * scan turns out long (see worthAHelper), it compiles its detector, then takes files until none is
+ * left — or does nothing if the main thread has already finished (and cancelled it).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { detectorFor, type FileOutcome, scanFile } from "./content.js";
@@ -27,10 +26,7 @@ if (parentPort && (workerData as HelperSetup | undefined)?.enclaveScanHelper ===
   detector.buffer(0);
   port.once("message", (task: HelperTask) => {
     // Started only if the main thread has not finished (and cancelled) first.
-    if (
-      task === null ||
-      Atomics.compareExchange(control, 1, STATE.waiting, STATE.started) !== STATE.waiting
-    ) {
+    if (Atomics.compareExchange(control, 1, STATE.waiting, STATE.started) !== STATE.waiting) {
       port.close();
       return;
     }

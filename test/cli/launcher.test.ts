@@ -4,7 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -19,12 +28,19 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = scratch)
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A bin folder as `npm link` makes it: a symlink to the launcher. */
+/**
+ * A prefix as `npm link` makes it: bin/enclave, a relative link to lib/node_modules/enclave/bin/enclave,
+ * where lib/node_modules/enclave is a link to the package.
+ */
 function linkedBin(): string {
-  const bin = join(scratch, "npm-bin");
-  mkdirSync(bin, { recursive: true });
-  symlinkSync(LAUNCHER, join(bin, "enclave"));
-  return join(bin, "enclave");
+  const prefix = join(scratch, "npm-prefix");
+  if (!existsSync(prefix)) {
+    mkdirSync(join(prefix, "lib/node_modules"), { recursive: true });
+    mkdirSync(join(prefix, "bin"));
+    symlinkSync(REPO, join(prefix, "lib/node_modules/enclave"));
+    symlinkSync("../lib/node_modules/enclave/bin/enclave", join(prefix, "bin/enclave"));
+  }
+  return join(prefix, "bin/enclave");
 }
 
 /** A `node` first on PATH that reports what it was started with, instead of running anything. */
@@ -48,10 +64,26 @@ describe("bin/enclave", () => {
     PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
   };
 
-  it("runs the CLI through an npm-style symlink, from any folder", () => {
-    const linked = linkedBin();
-    const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string;
-    const r = run(linked, ["--version"], env, tmpdir());
+  const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string;
+
+  it("runs the CLI through npm's links, from any folder", () => {
+    const r = run(linkedBin(), ["--version"], env, tmpdir());
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), version);
+  });
+
+  it("started by name (`bash enclave`, found on PATH), finds itself there, not in the current folder", () => {
+    // A dist/ above the current folder that must not run.
+    const decoy = join(scratch, "decoy");
+    mkdirSync(join(decoy, "dist/src/cli"), { recursive: true });
+    mkdirSync(join(decoy, "work"), { recursive: true });
+    writeFileSync(join(decoy, "dist/src/cli/main.js"), 'console.log("decoy ran");\n');
+    const r = run(
+      "bash",
+      ["enclave", "--version"],
+      { ...env, PATH: `${dirname(linkedBin())}:${env.PATH}` },
+      join(decoy, "work"),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), version);
   });
