@@ -457,6 +457,20 @@ function decoderFor(res: ResponseHead): (() => Transform) | undefined {
   return decoder;
 }
 
+/** Each grant's header names, lowercase: computed once per grant, not on every request. */
+const grantHeaderNames = new WeakMap<ProxyGrant, ReadonlySet<string>>();
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+function headerNamesOf(grant: ProxyGrant | null): ReadonlySet<string> {
+  if (!grant) return NO_NAMES;
+  let names = grantHeaderNames.get(grant);
+  if (!names) {
+    names = new Set(grant.headers.map((h) => h.name.toLowerCase()));
+    grantHeaderNames.set(grant, names);
+  }
+  return names;
+}
+
 function connectionListed(headers: readonly Header[]): Set<string> {
   return new Set(headerValues(headers, "connection").map((s) => s.toLowerCase()));
 }
@@ -470,7 +484,7 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   let head = `${req.method} ${to.path} HTTP/1.1\r\n`;
   const listed = connectionListed(req.headers);
   const grant = to.inject;
-  const replaced = new Set(grant?.headers.map((h) => h.name.toLowerCase()));
+  const replaced = headerNamesOf(grant);
   // Host was checked against the target: a `Connection: host` must not take it out.
   listed.delete("host");
   for (const [name, value, lower] of req.headers) {
