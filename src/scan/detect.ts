@@ -26,8 +26,6 @@ export interface RawFinding {
   /** 1-based, in UTF-16 code units */
   column: number;
   secret: string;
-  /** the whole line the secret starts on, without its line terminator */
-  lineText: string;
 }
 
 export const ALLOW_MARKER = "enclave:allow";
@@ -519,13 +517,11 @@ function finish(text: string, kept: Candidate[]): RawFinding[] {
     if (allows(index)) continue;
     const endIndex = lines.indexOf(c.end - 1);
     if (endIndex !== index && allows(endIndex)) continue;
-    const lineText = lines.textOf(index);
     out.push({
       ruleId: c.rule.id,
       line: index + 1,
       column: c.start - lines.start(index) + 1,
       secret: c.secret,
-      lineText,
     });
   }
   return out;
