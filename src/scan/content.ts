@@ -8,6 +8,7 @@ import { sep } from "node:path";
 import { ALLOW_MARKER, Detector, type RawFinding } from "./detect.js";
 import { type Finding, fingerprint, redact } from "./findings.js";
 import type { KnownMatcher } from "./known.js";
+import { lineIndex, lineStarts } from "./lines.js";
 import { RULES, type Rule } from "./rules.js";
 
 /** Git's own heuristic: a NUL byte in the first 8,000 bytes means binary. */
@@ -15,21 +16,10 @@ export function isBinary(buf: Buffer): boolean {
   return buf.subarray(0, 8000).includes(0);
 }
 
-function lineStarts(buf: Buffer): number[] {
-  const starts = [0];
-  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) starts.push(i + 1);
-  return starts;
-}
-
+/** 1-based line and byte column of `offset`. */
 function positionOf(starts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
+  const index = lineIndex(starts, offset);
+  return { line: index + 1, column: offset - starts[index]! + 1 };
 }
 
 const detectors = new WeakMap<Rule[], Detector>();

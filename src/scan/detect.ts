@@ -16,6 +16,7 @@
  *   a specific rule; two specific rules reporting the same secret at the same place are reported once,
  *   by the one listed first.
  */
+import { lineIndex, lineStarts } from "./lines.js";
 import { type Guard, RULES, type Rule } from "./rules.js";
 import { type Drop, type LiteralFinder, literalFinder, type Needle } from "./teddy.js";
 
@@ -458,69 +459,30 @@ class Specific {
   }
 }
 
-/** Offsets at which each line starts, computed on the first finding only. */
-class Lines {
-  private starts: number[] | undefined;
-  constructor(private readonly text: string) {}
-
-  private get all(): number[] {
-    if (!this.starts) {
-      const s = [0];
-      const t = this.text;
-      for (let i = t.indexOf("\n"); i !== -1; i = t.indexOf("\n", i + 1)) s.push(i + 1);
-      this.starts = s;
-    }
-    return this.starts;
-  }
-
-  /** 0-based index of the line holding `offset`. */
-  indexOf(offset: number): number {
-    const s = this.all;
-    let lo = 0;
-    let hi = s.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (s[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  start(index: number): number {
-    return this.all[index]!;
-  }
-
-  textOf(index: number): string {
-    const s = this.all;
-    const start = s[index]!;
-    let end = index + 1 < s.length ? s[index + 1]! - 1 : this.text.length;
-    if (end > start && this.text.charCodeAt(end - 1) === 13) end--;
-    return this.text.slice(start, end);
-  }
-}
-
+/** The findings of the kept candidates: their lines and columns, less those on allowed lines. */
 function finish(text: string, kept: Candidate[]): RawFinding[] {
-  const lines = new Lines(text);
+  const starts = lineStarts(text);
   const out: RawFinding[] = [];
   // Many findings can share one long line (minified code): look for the marker once per line.
   const allowed = new Map<number, boolean>();
   const allows = (index: number): boolean => {
     let a = allowed.get(index);
     if (a === undefined) {
-      a = lines.textOf(index).includes(ALLOW_MARKER);
+      const end = index + 1 < starts.length ? starts[index + 1]! : text.length;
+      a = text.slice(starts[index]!, end).includes(ALLOW_MARKER);
       allowed.set(index, a);
     }
     return a;
   };
   for (const c of kept) {
-    const index = lines.indexOf(c.start);
+    const index = lineIndex(starts, c.start);
     if (allows(index)) continue;
-    const endIndex = lines.indexOf(c.end - 1);
+    const endIndex = lineIndex(starts, c.end - 1);
     if (endIndex !== index && allows(endIndex)) continue;
     out.push({
       ruleId: c.rule.id,
       line: index + 1,
-      column: c.start - lines.start(index) + 1,
+      column: c.start - starts[index]! + 1,
       secret: c.secret,
     });
   }
