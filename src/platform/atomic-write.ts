@@ -4,9 +4,17 @@
  * the old file or the new one in place — never a mix, never a truncated file.
  */
 
-import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
+
+// node:crypto is loaded on the first write: every command imports this file through the config, and
+// most read the config without writing anything (loading it costs ~4 ms of start-up).
+let crypto: typeof import("node:crypto") | undefined;
+const randomHex = (bytes: number): string => {
+  crypto ??= createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  return crypto.randomBytes(bytes).toString("hex");
+};
 
 const TMP_MARK = ".tmp-";
 
@@ -18,7 +26,7 @@ export function writeAll(fd: number, data: Buffer): void {
 
 export function atomicWriteFile(target: string, data: Buffer, mode = 0o600): void {
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}${TMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`);
+  const tmp = join(dir, `.${basename(target)}${TMP_MARK}${process.pid}-${randomHex(4)}`);
   const fd = openSync(tmp, "wx", mode);
   try {
     writeAll(fd, data);
