@@ -12,7 +12,6 @@ import { join } from "node:path";
 import type { AuditEvent } from "../audit/events.js";
 import { EnclaveError } from "../errors.js";
 // The credential_process helper is run directly by node: no CLI framework to load per refresh.
-import { CREDENTIAL_PROCESS_SCRIPT } from "../providers/aws/credential-process.js";
 import type { AwsGrant } from "../providers/grant.js";
 import { wipe } from "../secure/buffers.js";
 import type { LocalEndpoint } from "./run.js";
@@ -44,10 +43,13 @@ export async function prepareAwsAccess(o: {
     { AwsSessionBroker },
     { handleCredentialRequest },
     { awsChildEnv, credentialProcessLine, renderAwsConfig },
+    { CREDENTIAL_PROCESS_SCRIPT },
   ] = await Promise.all([
     import("../providers/aws/session-broker.js"),
     import("../providers/aws/endpoint.js"),
     import("../providers/aws/config-file.js"),
+    // Only a run with an aws grant loads it (it brings node:https).
+    import("../providers/aws/credential-process.js"),
   ]);
   const token = Buffer.from(randomBytes(32).toString("hex"));
   const tokenFile = join(o.runDir, "aws-token");
