@@ -212,7 +212,6 @@ export class Exchange {
     return up;
   }
 
-  /** Before any response byte: a reused connection may have been closed by the upstream. */
   /**
    * Before any response byte, a reused connection may simply have been closed by the upstream
    * while idle. Sending again is safe only if nothing of a body went out and the method is
@@ -457,18 +456,25 @@ function decoderFor(res: ResponseHead): (() => Transform) | undefined {
   return decoder;
 }
 
-/** Each grant's header names, lowercase: computed once per grant, not on every request. */
-const grantHeaderNames = new WeakMap<ProxyGrant, ReadonlySet<string>>();
-const NO_NAMES: ReadonlySet<string> = new Set();
+/** What a grant's headers need per request, worked out once per grant: the names, lowercase, and each header's `Name: ` prefix. */
+interface GrantHeads {
+  names: ReadonlySet<string>;
+  prefixes: Buffer[];
+}
+const grantHeads = new WeakMap<ProxyGrant, GrantHeads>();
+const NO_HEADS: GrantHeads = { names: new Set(), prefixes: [] };
 
-function headerNamesOf(grant: ProxyGrant | null): ReadonlySet<string> {
-  if (!grant) return NO_NAMES;
-  let names = grantHeaderNames.get(grant);
-  if (!names) {
-    names = new Set(grant.headers.map((h) => h.name.toLowerCase()));
-    grantHeaderNames.set(grant, names);
+function headsOf(grant: ProxyGrant | null): GrantHeads {
+  if (!grant) return NO_HEADS;
+  let heads = grantHeads.get(grant);
+  if (!heads) {
+    heads = {
+      names: new Set(grant.headers.map((h) => h.name.toLowerCase())),
+      prefixes: grant.headers.map((h) => Buffer.from(`${h.name}: `, "latin1")),
+    };
+    grantHeads.set(grant, heads);
   }
-  return names;
+  return heads;
 }
 
 function connectionListed(headers: readonly Header[]): Set<string> {
@@ -484,7 +490,8 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   let head = `${req.method} ${to.path} HTTP/1.1\r\n`;
   const listed = connectionListed(req.headers);
   const grant = to.inject;
-  const replaced = headerNamesOf(grant);
+  const heads = headsOf(grant);
+  const replaced = heads.names;
   // Host was checked against the target: a `Connection: host` must not take it out.
   listed.delete("host");
   for (const [name, value, lower] of req.headers) {
@@ -497,7 +504,7 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   if (!grant) return Buffer.from(`${head}\r\n`, "latin1");
   head += "Accept-Encoding: identity\r\n";
   const parts: Buffer[] = [Buffer.from(head, "latin1")];
-  for (const h of grant.headers) parts.push(Buffer.from(`${h.name}: `, "latin1"), h.value, CRLF);
+  grant.headers.forEach((h, k) => parts.push(heads.prefixes[k]!, h.value, CRLF));
   parts.push(CRLF);
   return Buffer.concat(parts);
 }

@@ -54,7 +54,6 @@ export class Scrubber {
  */
 export class ScrubWindow {
   private tail: Buffer = Buffer.alloc(0);
-  found = 0;
 
   constructor(private readonly scrubber: Scrubber) {}
 
@@ -62,11 +61,11 @@ export class ScrubWindow {
   push(chunk: Buffer): Buffer {
     const keep = this.scrubber.longest - 1;
     if (keep <= 0) {
-      this.found += this.scrubber.scrubInPlace(chunk);
+      this.scrubber.scrubInPlace(chunk);
       return chunk;
     }
     const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
-    this.found += this.scrubber.scrubInPlace(data);
+    this.scrubber.scrubInPlace(data);
     if (data.length <= keep) {
       this.tail = data === chunk ? Buffer.from(chunk) : data;
       return EMPTY;

@@ -17,13 +17,17 @@ export interface UpstreamTarget {
 
 export interface UpstreamPoolOptions {
   secureContext: SecureContext;
-  /** Idle connections kept per target. */
-  maxIdle?: number;
-  /** An idle connection is closed after this long (servers time out their own side too). */
-  idleMs?: number;
-  /** Giving up on a connection (TCP + TLS) that does not complete. */
-  connectTimeoutMs?: number;
 }
+
+/**
+ * Idle connections kept per target: as many as a busy child keeps in flight (below that, every
+ * burst would pay new handshakes).
+ */
+const MAX_IDLE = 256;
+/** An idle connection is closed after this long (servers time out their own side too). */
+const IDLE_MS = 30_000;
+/** Giving up on a connection (TCP + TLS) that does not complete. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 const keyOf = (t: UpstreamTarget) => `${t.secure ? "https" : "http"}://${t.host}:${t.port}`;
 
@@ -31,16 +35,8 @@ export class UpstreamPool {
   private readonly idle = new Map<string, Socket[]>();
   private readonly live = new Set<Socket>();
   private destroyed = false;
-  private readonly maxIdle: number;
-  private readonly idleMs: number;
-  private readonly connectTimeoutMs: number;
 
-  constructor(private readonly opts: UpstreamPoolOptions) {
-    // As many as a busy child keeps in flight: below that, every burst would pay new handshakes.
-    this.maxIdle = opts.maxIdle ?? 256;
-    this.idleMs = opts.idleMs ?? 30_000;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
-  }
+  constructor(private readonly opts: UpstreamPoolOptions) {}
 
   /** An idle connection to `t`, taken out of the pool, if there is one (synchronous: no extra tick). */
   takeIdle(t: UpstreamTarget): Socket | undefined {
@@ -59,7 +55,7 @@ export class UpstreamPool {
     const key = keyOf(t);
     const list = this.idle.get(key) ?? [];
     // After destroy() (the run is ending), a connection that completes late is not kept.
-    if (this.destroyed || socket.destroyed || list.length >= this.maxIdle) {
+    if (this.destroyed || socket.destroyed || list.length >= MAX_IDLE) {
       socket.destroy();
       return;
     }
@@ -75,7 +71,7 @@ export class UpstreamPool {
     socket.on("end", handlers.end);
     socket.on("timeout", handlers.timeout);
     socket.on("error", handlers.error);
-    socket.setTimeout(this.idleMs);
+    socket.setTimeout(IDLE_MS);
     socket.resume();
     list.push(socket);
     this.idle.set(key, list);
@@ -105,7 +101,7 @@ export class UpstreamPool {
       this.live.add(socket);
       socket.once("close", () => this.live.delete(socket));
       socket.setNoDelay(true);
-      socket.setTimeout(this.connectTimeoutMs, () =>
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
         socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })),
       );
       const fail = (e: Error) => reject(e);
