@@ -28,7 +28,7 @@ import { load1, type MachineInfo, machineInfo } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
 import { killRunning, runStatus, type StatusRun } from "./lib/run-status.js";
 import { type HistoryPlant, historyStream, type Planted, writeTree } from "./lib/scan-data.js";
-import { type Stats, summarize } from "./lib/stats.js";
+import { type Stats, sampleRuns, summarize } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
 
 const REPS = Number(process.env.BENCH_REPS) || 3;
@@ -177,11 +177,8 @@ async function gitSecretsScan(
  * action runs (commander, the command tree, cli/scan.ts; each command loads only its own group).
  */
 const STARTUP_ARGS = ["scan", "--help"];
-async function enclaveStartup(env: NodeJS.ProcessEnv): Promise<Stats> {
-  await runStatus(LAUNCHER, STARTUP_ARGS, { env });
-  const ms: number[] = [];
-  for (let i = 0; i < REPS; i++) ms.push((await runStatus(LAUNCHER, STARTUP_ARGS, { env })).ms);
-  return summarize(ms);
+function enclaveStartup(env: NodeJS.ProcessEnv): Promise<Stats> {
+  return sampleRuns(REPS, async () => (await runStatus(LAUNCHER, STARTUP_ARGS, { env })).ms);
 }
 
 /**

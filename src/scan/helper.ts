@@ -87,8 +87,8 @@ export function countScanned(control: Int32Array, bytes: BigInt64Array, outcome:
 }
 
 export interface Helper {
-  /** Give it the files; resolves to what it scanned (by index), once it is done. */
-  help(task: { root: string; max: number; files: string[] }): Promise<HelperReply>;
+  /** What it scanned (by index), once it is done. */
+  reply: Promise<HelperReply>;
   /** The main thread is done: stop it unless it has started taking files. True if it had not. */
   cancel(): boolean;
 }
@@ -98,8 +98,11 @@ export function helperPossible(): boolean {
   return availableParallelism() > 1;
 }
 
-/** A helper thread sharing `counters`, starting now; undefined if it cannot be created. */
-export function startHelper({ control, bytes }: ReturnType<typeof sharedCounters>): Helper | undefined {
+/** A helper thread sharing `counters`, starting now on `task`; undefined if it cannot be created. */
+export function startHelper(
+  { control, bytes }: ReturnType<typeof sharedCounters>,
+  task: HelperTask,
+): Helper | undefined {
   let worker: Worker;
   try {
     const { Worker } = require("node:worker_threads") as typeof import("node:worker_threads");
@@ -120,11 +123,9 @@ export function startHelper({ control, bytes }: ReturnType<typeof sharedCounters
     worker.once("error", (e) => resolve({ outcomes: [], error: e.message }));
     worker.once("exit", () => resolve({ outcomes: [], error: "exited" }));
   });
+  worker.postMessage(task);
   return {
-    help(task) {
-      worker.postMessage(task satisfies HelperTask);
-      return reply;
-    },
+    reply,
     cancel() {
       const cancelled = Atomics.compareExchange(control, 1, STATE.waiting, STATE.cancelled) === STATE.waiting;
       if (cancelled) void worker.terminate();

@@ -324,7 +324,7 @@ const OPERATOR = byteClass(/[:=]/);
 const OPERATOR_MORE = byteClass(/[=>]/);
 const BLANKS = byteClass(/[ \t]/);
 const URL_BASE64 = byteClass(/[A-Za-z0-9_-]/);
-const [DASH, LF, CR, DOLLAR, BRACE] = [45, 10, 13, 36, 123];
+const [DASH, LF, CR] = [45, 10, 13];
 
 /** Where a run of at most `max` bytes of `cls` starting at i ends. */
 function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number): number {
@@ -332,6 +332,9 @@ function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number
   while (i < stop && cls[b[i]!] === 1) i++;
   return i;
 }
+
+/** generic-secret's value that genericSecretDismiss turns down: one holding "${", or longer than 256 (its dismissValue). */
+const GENERIC_SECRET_DISMISSED = { bytes: ASSIGNED_VALUE, max: 256, pair: ["$", "{"].join("") };
 
 /**
  * generic-secret: a value that is a template (holds "${") is always turned down (see
@@ -341,10 +344,12 @@ function skip(b: Uint8Array, i: number, hi: number, cls: Uint8Array, max: number
 const genericSecretDismiss: Guard<number> = (b, _at, after, _lo, hi) => {
   const value = stepsEnd(b, after, hi, GENERIC_SECRET_AFTER);
   if (value < 0) return -1;
-  const end = skip(b, value, hi, ASSIGNED_VALUE, 257);
-  const longest = Math.min(end, value + 256) + 1; // the closing quote
-  if (end - value > 256) return longest;
-  for (let k = value; k + 1 < end; k++) if (b[k] === DOLLAR && b[k + 1] === BRACE) return longest;
+  const { bytes, max, pair } = GENERIC_SECRET_DISMISSED;
+  const end = skip(b, value, hi, bytes, max + 1);
+  const longest = Math.min(end, value + max) + 1; // the closing quote
+  if (end - value > max) return longest;
+  const [p0, p1] = [pair.charCodeAt(0), pair.charCodeAt(1)];
+  for (let k = value; k + 1 < end; k++) if (b[k] === p0 && b[k + 1] === p1) return longest;
   return -1;
 };
 
@@ -702,7 +707,7 @@ export const RULES: Rule[] = [
     anchors: KEYWORDS,
     after: GENERIC_SECRET_AFTER,
     dismiss: genericSecretDismiss,
-    dismissValue: { bytes: ASSIGNED_VALUE, max: 256, pair: ["$", "{"].join("") },
+    dismissValue: GENERIC_SECRET_DISMISSED,
     // Lookbehinds reach 13 characters back ("cancellation_"); a match is at most 287 characters
     // ("password", "_base64", a quote, 5 spaces, "===", 5 spaces, a quoted value of 256).
     span: { before: 16, after: 320 },

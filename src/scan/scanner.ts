@@ -13,7 +13,6 @@ import {
   countScanned,
   forEachTaken,
   type Helper,
-  type HelperReply,
   helperPossible,
   RATE_WINDOW,
   sharedCounters,
@@ -114,10 +113,8 @@ async function scanTree(
   const counters = sharedCounters();
   const { control, bytes } = counters;
   let helper: Helper | undefined;
-  let reply: Promise<HelperReply> | undefined;
   const join = () => {
-    helper = startHelper(counters);
-    reply = helper?.help({ root: opts.root, max, files });
+    helper = startHelper(counters, { root: opts.root, max, files });
   };
   const possible =
     shareable && opts.parallel !== false && files.length >= HELPER_MIN_FILES && helperPossible();
@@ -143,8 +140,8 @@ async function scanTree(
       if (worthAHelper((done - from.done) / (ms - from.ms), files.length - done)) join();
     }
   });
-  if (helper && reply && !helper.cancel()) {
-    const r = await reply;
+  if (helper && !helper.cancel()) {
+    const r = await helper.reply;
     for (const [i, outcome] of r.outcomes) outcomes[i] = outcome;
     // Whatever a failed helper took and did not finish.
     for (let i = 0; i < files.length; i++) if (outcomes[i] === undefined) one(i);

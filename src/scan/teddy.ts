@@ -1136,8 +1136,9 @@ class WasmFinder implements LiteralFinder {
       }
     });
     if (filter) {
-      mem.set(nibbleTables(filter.z)!.low, FILTER + 32);
-      mem.set(nibbleTables(filter.z)!.high, FILTER + 48);
+      const z = nibbleTables(filter.z)!;
+      mem.set(z.low, FILTER + 32);
+      mem.set(z.high, FILTER + 48);
       mem.set(filter.k, FILTER + 96);
     }
     const classes: Uint8Array[] = [];
