@@ -504,7 +504,9 @@ function requestHead(req: RequestHead, to: ExchangeTarget): Buffer {
   if (!grant) return Buffer.from(`${head}\r\n`, "latin1");
   head += "Accept-Encoding: identity\r\n";
   const parts: Buffer[] = [Buffer.from(head, "latin1")];
-  grant.headers.forEach((h, k) => parts.push(heads.prefixes[k]!, h.value, CRLF));
+  grant.headers.forEach((h, k) => {
+    parts.push(heads.prefixes[k]!, h.value, CRLF);
+  });
   parts.push(CRLF);
   return Buffer.concat(parts);
 }
