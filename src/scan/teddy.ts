@@ -1252,9 +1252,12 @@ class JsFinder implements LiteralFinder {
   readonly kind = "js";
   private buf = Buffer.alloc(0);
   hits: Uint32Array = new Uint32Array(0);
+  /** The needles' literals and drop groups, worked out once (not on every file). */
+  private readonly prepared: Prepared;
 
   constructor(private readonly needles: Needle[]) {
     for (const n of needles) checkNeedle(n);
+    this.prepared = prepare(needles);
   }
 
   arena(bytes: number): Buffer {
@@ -1267,7 +1270,7 @@ class JsFinder implements LiteralFinder {
   }
 
   find(start: number, end: number, limit: number): number {
-    const r = findNeedles(this.buf, start, end, limit, this.needles);
+    const r = findNeedles(this.buf, start, end, limit, this.needles, this.prepared);
     this.hits = r.hits;
     return r.count;
   }
@@ -1369,6 +1372,17 @@ function dropped(
   return true;
 }
 
+/** What findNeedles works out from the needles alone. */
+interface Prepared {
+  lits: Literal[];
+  groups: ReturnType<typeof dropGroups>;
+}
+
+function prepare(needles: Needle[]): Prepared {
+  const lits = literalsOf(needles);
+  return { lits, groups: dropGroups(needles, lits) };
+}
+
 /** Every needle found starting in buf[start, end), ending by `limit` and passing its steps: by position, then index. */
 export function findNeedles(
   buf: Buffer,
@@ -1376,11 +1390,11 @@ export function findNeedles(
   end: number,
   limit: number,
   needles: Needle[],
+  prepared: Prepared = prepare(needles),
 ): { hits: Uint32Array; count: number } {
   const text = buf.toString("latin1", start, limit);
   const lower = needles.some((n) => n.ignoreCase) ? text.toLowerCase() : text;
-  const lits = literalsOf(needles);
-  const groups = dropGroups(needles, lits);
+  const { lits, groups } = prepared;
   const found: [number, number][] = [];
   needles.forEach((n, id) => {
     const literal = n.ignoreCase ? n.text.toLowerCase() : n.text;
