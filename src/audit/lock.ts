@@ -21,8 +21,9 @@ export async function withAuditLock<T>(file: string, fn: () => T): Promise<T> {
     // holds the lock for milliseconds; if another writer ever took it over as stale, the two
     // appends still land as whole lines (O_APPEND) and verify reports the fork.
     onCompromised: () => undefined,
-    busy: (lockPath, cause) =>
-      `the audit log is busy (another enclave process holds ${lockPath}): ${cause}; ` +
-      "records are kept in memory and retried; remove that lock directory if no enclave process is running",
+    busy: {
+      what: "the audit log",
+      hint: "records are kept in memory and retried; remove that lock directory if no enclave process is running",
+    },
   });
 }

@@ -2,7 +2,7 @@
  * A lock shared by enclave processes: a lock directory (mkdir-based, so it also works over NFS)
  * made by proper-lockfile. The holder refreshes it every `updateMs`; a holder killed while
  * holding it frees it after `staleMs`. Each caller chooses its timings and says, in `busy`,
- * what to do when the lock stays taken.
+ * what is locked and what to do when the lock stays taken.
  */
 import lockfile from "proper-lockfile";
 import { EnclaveError } from "../errors.js";
@@ -19,8 +19,11 @@ export interface FileLockOptions {
    * default, which throws from a timer.
    */
   onCompromised?: (err: Error) => void;
-  /** The error message when the lock could not be taken; `cause` is proper-lockfile's message. */
-  busy: (lockPath: string, cause: string) => string;
+  /**
+   * For the error when the lock could not be taken: what is locked ("the vault") and what to do
+   * (after "; ").
+   */
+  busy: { what: string; hint: string };
 }
 
 /** Run fn while holding the lock directory `lockPath`; release it afterwards, whatever happens. */
@@ -40,7 +43,9 @@ export async function withFileLock<T>(
       ...(opts.onCompromised ? { onCompromised: opts.onCompromised } : {}),
     });
   } catch (e) {
-    throw new EnclaveError(opts.busy(lockPath, (e as Error).message));
+    throw new EnclaveError(
+      `${opts.busy.what} is busy (another enclave process holds ${lockPath}): ${(e as Error).message}; ${opts.busy.hint}`,
+    );
   }
   try {
     return await fn();

@@ -71,9 +71,10 @@ export class FileRemote implements Remote {
       {
         staleMs: 10_000,
         retries: { retries: 50, minTimeout: 20, maxTimeout: 500 },
-        busy: (lockPath, cause) =>
-          `the remote ${this.path} is busy (another enclave process holds ${lockPath}): ${cause}; ` +
-          "try again, or remove that lock directory if no enclave process is pushing",
+        busy: {
+          what: `the remote ${this.path}`,
+          hint: "try again, or remove that lock directory if no enclave process is pushing",
+        },
       },
     );
   }

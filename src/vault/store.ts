@@ -52,9 +52,10 @@ export class VaultStore {
       staleMs: LOCK_STALE_MS,
       updateMs: LOCK_UPDATE_MS,
       retries: { retries: 100, factor: 1.3, minTimeout: 10, maxTimeout: 250 },
-      busy: (lockPath, cause) =>
-        `the vault is busy (another enclave process holds ${lockPath}): ${cause}; ` +
-        `try again, or remove that lock directory if no enclave process is running`,
+      busy: {
+        what: "the vault",
+        hint: "try again, or remove that lock directory if no enclave process is running",
+      },
     });
   }
 }

@@ -11,8 +11,7 @@ const quick: FileLockOptions = {
   staleMs: 5_000,
   updateMs: 1_000,
   retries: { retries: 3, minTimeout: 10, maxTimeout: 20 },
-  busy: (lockPath, cause) =>
-    `the thing is busy (another enclave process holds ${lockPath}): ${cause}; try again`,
+  busy: { what: "the thing", hint: "try again" },
 };
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
