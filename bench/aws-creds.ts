@@ -17,10 +17,11 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { Agent, createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { CREDENTIAL_REFRESH_WINDOW_MS } from "../src/platform/aws-credentials.js";
 import { CREDENTIAL_PROCESS_SCRIPT } from "../src/providers/aws/credential-process.js";
 import { handleCredentialRequest } from "../src/providers/aws/endpoint.js";
 import type { AwsGrantConfig } from "../src/providers/aws/grant.js";
-import { AwsSessionBroker, DEFAULT_REFRESH_WINDOW_MS } from "../src/providers/aws/session-broker.js";
+import { AwsSessionBroker } from "../src/providers/aws/session-broker.js";
 import { type AwsCredentialPath, awsChildSetup } from "../test/helpers/aws-child.js";
 import { type Moto, startMoto } from "../test/helpers/moto.js";
 import { type AwsCli, findAwsCli } from "./lib/aws-cli.js";
@@ -370,7 +371,7 @@ async function stsCounts(ep: Endpoint): Promise<StsCount[]> {
       offset = (i * span) / REQUESTS;
     });
     const last = ((REQUESTS - 1) * span) / REQUESTS;
-    const target = 1 + Math.floor(last / (durationSeconds * 1000 - DEFAULT_REFRESH_WINDOW_MS));
+    const target = 1 + Math.floor(last / (durationSeconds * 1000 - CREDENTIAL_REFRESH_WINDOW_MS));
     count(
       `${REQUESTS} requests over a 3 h run, ${durationSeconds / 60} min sessions (refresh at < 5 min left)`,
       target,

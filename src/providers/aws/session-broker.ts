@@ -65,8 +65,6 @@ export interface AwsSessionBrokerOptions {
   fingerprint?: (accessKeyId: string) => string;
 }
 
-/** Refresh a session this close to its expiry: the window enclave uses for every AWS credential. */
-export const DEFAULT_REFRESH_WINDOW_MS = CREDENTIAL_REFRESH_WINDOW_MS;
 /** A session with less than this left is not served even when a refresh failed. */
 const MIN_SERVE_MS = 60_000;
 
@@ -98,7 +96,7 @@ export class AwsSessionBroker {
   constructor(opts: AwsSessionBrokerOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
-    this.#window = opts.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS;
+    this.#window = opts.refreshWindowMs ?? CREDENTIAL_REFRESH_WINDOW_MS;
     this.#sessionName = sessionNameFor(opts.runId);
   }
 

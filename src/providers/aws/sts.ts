@@ -25,8 +25,6 @@ import { parseRoleArn } from "./arn.js";
 import type { AwsGrantConfig } from "./grant.js";
 import { needsSsoLogin } from "./sso.js";
 
-export type BaseCredentialSource = AwsCredentialSource;
-
 /** Failure to obtain or use enclave's own credentials, or an STS refusal (exit 1). */
 export class AwsCredentialError extends EnclaveError {
   /** The AWS error name (AccessDenied, ExpiredTokenException…), or the stage for local failures. */
@@ -40,7 +38,7 @@ export class AwsCredentialError extends EnclaveError {
 export function baseCredentialSource(
   cfg: Pick<AwsGrantConfig, "sourceProfile">,
   env: NodeJS.ProcessEnv,
-): BaseCredentialSource {
+): AwsCredentialSource {
   return awsCredentialSource(
     cfg.sourceProfile ? { name: cfg.sourceProfile, from: "--source-profile" } : undefined,
     env,
@@ -62,7 +60,7 @@ export function stsRegion(cfg: Pick<AwsGrantConfig, "region" | "role">, env: Nod
 export interface StsContext {
   client: STSClient;
   /** Undefined when the client was injected (it brings its own credentials). */
-  source?: BaseCredentialSource;
+  source?: AwsCredentialSource;
   region: string;
   endpoint?: string;
 }
@@ -175,7 +173,7 @@ export async function assumeRole(
   }
 }
 
-function credentialFailure(e: unknown, source: BaseCredentialSource): AwsCredentialError {
+function credentialFailure(e: unknown, source: AwsCredentialSource): AwsCredentialError {
   const why = (e as Error)?.message ?? String(e);
   if (source.profile && needsSsoLogin(e))
     return new AwsCredentialError(
